@@ -1,0 +1,48 @@
+//! Builds the sketch component: the guest crate for wasm32-unknown-unknown, wrapped as a
+//! component by `wit-component`'s `ComponentEncoder`, then checked to import nothing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use wasmparser::{Parser, Payload};
+
+use crate::{cargo, run, setup};
+
+/// Builds `target/topk_component.wasm` and returns its path.
+pub(crate) fn build(root: &Path) -> Result<PathBuf> {
+    setup::rust_target()?;
+    run(cargo().args(["build", "--quiet", "-p", "topk-component", "--target", "wasm32-unknown-unknown", "--release"]))?;
+
+    let module_path = root.join("target/wasm32-unknown-unknown/release/topk_component.wasm");
+    let module = std::fs::read(&module_path).with_context(|| format!("failed to read {}", module_path.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .context("the guest module carries no component type information; was it built with wit-bindgen?")?
+        .validate(true)
+        .encode()
+        .context("failed to encode the guest module as a component")?;
+
+    let imports = count_imports(&component)?;
+    if imports != 0 {
+        bail!("the component has {imports} imports, but it must import nothing (DESIGN decision 5); check the guest for std I/O or WASI use");
+    }
+
+    let path = root.join("target/topk_component.wasm");
+    std::fs::write(&path, &component).with_context(|| format!("failed to write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Counts the top-level imports of a component.
+fn count_imports(component: &[u8]) -> Result<u32> {
+    let mut imports = 0;
+    let mut depth = 0;
+    for payload in Parser::new(0).parse_all(component) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            Payload::ComponentImportSection(section) if depth == 0 => imports += section.count(),
+            _ => {}
+        }
+    }
+    Ok(imports)
+}
