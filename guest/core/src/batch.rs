@@ -13,7 +13,7 @@ use crate::error::Error;
 /// ```
 /// use topk_sketch::Batch;
 ///
-/// let batch = Batch::new(b"GET /a/b", &[3, 5, 8], Some(&[1, 2, 3])).unwrap();
+/// let batch = Batch::new(b"GET /a/b", &[3, 6, 8], Some(&[1, 2, 3])).unwrap();
 /// let items: Vec<_> = batch.iter().collect();
 /// assert_eq!(items, vec![(&b"GET"[..], 1), (&b" /a"[..], 2), (&b"/b"[..], 3)]);
 /// ```

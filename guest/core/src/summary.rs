@@ -6,10 +6,13 @@ use alloc::vec::Vec;
 use crate::batch::Batch;
 use crate::count_min::CountMin;
 use crate::error::Error;
-use crate::frequent::{ErrorType, FrequentItems, Row};
+use crate::frequent::{keep_top, ErrorType, FrequentItems, Row};
 use crate::hash::hash_item;
 use crate::hll::HyperLogLog;
 use crate::snapshot::Metadata;
+
+/// Items [`Summary::update_batch`] hashes ahead of counting them.
+const HASH_BLOCK: usize = 64;
 
 /// Parameters of a [`Summary`]. Two summaries merge only when their Count-Min shapes match.
 ///
@@ -238,10 +241,23 @@ impl Summary {
             .ok_or(Error::WeightOverflow { total: self.total_weight(), added: u64::MAX })?;
         self.frequent.reserve(added)?;
 
-        for (item, weight) in batch.iter() {
-            self.apply(hash_item(item), item, weight);
+        // Hash a block of items before counting them: the hashes do not depend on the table,
+        // so they run back to back instead of restarting after each mispredicted probe.
+        let mut block: [(&[u8], u64, u64); HASH_BLOCK] = [(&[], 0, 0); HASH_BLOCK];
+        let mut items = batch.iter();
+        loop {
+            let mut filled = 0;
+            for (slot, (item, weight)) in block.iter_mut().zip(&mut items) {
+                *slot = (item, weight, hash_item(item));
+                filled += 1;
+            }
+            for &(item, weight, hash) in &block[..filled] {
+                self.apply(hash, item, weight);
+            }
+            if filled < HASH_BLOCK {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// Returns the estimate and bounds of one item's count.
@@ -257,7 +273,7 @@ impl Summary {
     pub fn estimate(&self, item: &[u8]) -> Estimate {
         let hash = hash_item(item);
         let lower_bound = self.frequent.lower_bound(item);
-        let upper_bound = self.tighten(hash, self.frequent.upper_bound(item));
+        let upper_bound = self.tighten(hash, lower_bound, self.frequent.upper_bound(item));
         let estimate = match lower_bound {
             0 => 0,
             _ => self.frequent.estimate(item).min(upper_bound),
@@ -265,16 +281,18 @@ impl Summary {
         Estimate { estimate, lower_bound, upper_bound }
     }
 
-    /// Lowers a frequent-items upper bound to the Count-Min bound when that is smaller.
-    fn tighten(&self, hash: u64, upper_bound: u64) -> u64 {
+    /// Lowers a frequent-items upper bound to the Count-Min bound when that is smaller, but
+    /// never below the lower bound: the two only disagree in a snapshot whose Count-Min
+    /// counters were altered, and `lower_bound <= upper_bound` must hold even then.
+    fn tighten(&self, hash: u64, lower_bound: u64, upper_bound: u64) -> u64 {
         match &self.count_min {
-            Some(count_min) => upper_bound.min(count_min.estimate_hashed(hash)),
+            Some(count_min) => upper_bound.min(count_min.estimate_hashed(hash)).max(lower_bound),
             None => upper_bound,
         }
     }
 
-    /// Returns up to `k` rows by estimate, as [`FrequentItems::top_k`] does, with upper bounds
-    /// tightened by Count-Min when it is enabled.
+    /// Returns up to `k` rows sorted by estimate, as [`FrequentItems::top_k`] does, after
+    /// tightening each upper bound (and so the estimate) by Count-Min when it is enabled.
     ///
     /// # Examples
     ///
@@ -285,13 +303,17 @@ impl Summary {
     /// assert!(summary.top_k(u32::MAX as usize, ErrorType::NoFalseNegatives).is_empty());
     /// ```
     pub fn top_k(&self, k: usize, error_type: ErrorType) -> Vec<Row<'_>> {
-        let mut rows = self.frequent.top_k(k, error_type);
-        if self.count_min.is_some() {
-            for row in &mut rows {
-                row.upper_bound = self.tighten(hash_item(row.item), row.upper_bound);
-                row.estimate = row.estimate.min(row.upper_bound);
-            }
+        if self.count_min.is_none() {
+            return self.frequent.top_k(k, error_type);
         }
+
+        // Tightening changes estimates, so rank after it: take every row, then keep the top k.
+        let mut rows = self.frequent.top_k(usize::MAX, error_type);
+        for row in &mut rows {
+            row.upper_bound = self.tighten(hash_item(row.item), row.lower_bound, row.upper_bound);
+            row.estimate = row.estimate.min(row.upper_bound);
+        }
+        keep_top(&mut rows, k);
         rows
     }
 

@@ -324,12 +324,7 @@ impl FrequentItems {
             })
             .collect();
 
-        let by_rank = |a: &Row<'_>, b: &Row<'_>| b.estimate.cmp(&a.estimate).then_with(|| a.item.cmp(b.item));
-        if k < rows.len() {
-            rows.select_nth_unstable_by(k, by_rank);
-            rows.truncate(k);
-        }
-        rows.sort_unstable_by(by_rank);
+        keep_top(&mut rows, k);
         rows
     }
 
@@ -403,6 +398,16 @@ impl FrequentItems {
     pub fn reset(&mut self) {
         *self = Self::with_lg(self.lg_max, LG_MIN);
     }
+}
+
+/// Keeps the `k` highest rows of `rows`, sorted by estimate (highest first), ties by item bytes.
+pub(crate) fn keep_top(rows: &mut Vec<Row<'_>>, k: usize) {
+    let by_rank = |a: &Row<'_>, b: &Row<'_>| b.estimate.cmp(&a.estimate).then_with(|| a.item.cmp(b.item));
+    if k < rows.len() {
+        rows.select_nth_unstable_by(k, by_rank);
+        rows.truncate(k);
+    }
+    rows.sort_unstable_by(by_rank);
 }
 
 impl core::fmt::Debug for FrequentItems {

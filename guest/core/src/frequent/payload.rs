@@ -32,6 +32,10 @@ const PREAMBLE_LONGS_EMPTY: u8 = 1;
 const PREAMBLE_LONGS_FULL: u8 = 4;
 const EMPTY_FLAGS: u8 = 0x05;
 
+/// A decoder keeps the encoded current map size up to 2^10 slots whatever the item count, and
+/// above that only when the items need at least a quarter of it.
+const DECODE_LG_FLOOR: u8 = 10;
+
 impl FrequentItems {
     /// Encodes the sketch in the DataSketches frequent-items format with string items.
     ///
@@ -168,13 +172,16 @@ impl FrequentItems {
             counts.push(count);
         }
 
-        // A table at most 4 times the size the items need: a hostile lg current map size of 30
-        // with a few items must not allocate 2^30 slots.
+        // Keeping the encoded map size reproduces the encoder's slot layout (items come in
+        // cluster order), so the decoded sketch re-encodes to the same bytes. A hostile lg
+        // current map size of 30 with a few items must not allocate 2^30 slots, though, so the
+        // table is capped at 4 times the size the items need, or 2^10 slots (40 KiB) if larger.
         let mut lg_needed = LG_MIN;
         while capacity_for(lg_needed) < active {
             lg_needed += 1;
         }
-        let mut sketch = Self { lg_max, table: Table::new(lg_cur.min(lg_needed + 2)), offset, total };
+        let lg_table = lg_cur.min((lg_needed + 2).max(DECODE_LG_FLOOR));
+        let mut sketch = Self { lg_max, table: Table::new(lg_table), offset, total };
         for count in counts {
             let len = reader.u32("item length")? as usize;
             let item = reader.take("item bytes", len)?;
