@@ -1,7 +1,10 @@
 //! Batched update throughput: the component in wasmtime against the native core, on the same
 //! Zipf(1.1) stream of string items, map size 1024. Run with `cargo bench -p topk-e2e`.
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rand::prelude::*;
 use rand_distr::Zipf;
 use topk_e2e::{component_path, pack, Guest, WitConfig};
@@ -10,6 +13,23 @@ use topk_sketch::{Batch, Config, Summary};
 const UPDATES: usize = 1_000_000;
 const UNIVERSE: u64 = 1_000_000;
 const BATCH: usize = 4096;
+
+/// CPU time of the calling thread. The guest runs on the benchmark thread, so this measures
+/// both sides fairly even when other processes load the machine's two cores.
+struct ThreadTime(Duration);
+
+impl ThreadTime {
+    fn now() -> Self {
+        let mut spec = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: `spec` is a valid, writable timespec and the clock id is a constant Linux supports.
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut spec) };
+        ThreadTime(Duration::new(spec.tv_sec as u64, spec.tv_nsec as u32))
+    }
+
+    fn elapsed(&self) -> Duration {
+        ThreadTime::now().0 - self.0
+    }
+}
 
 /// Returns packed batches of a Zipf(1.1) stream of IP-like strings, fixed seed.
 fn zipf_batches() -> Vec<(Vec<u8>, Vec<u32>)> {
@@ -32,32 +52,40 @@ fn update_batches(c: &mut Criterion) {
     group.sample_size(10);
 
     group.bench_function("native", |b| {
-        b.iter_batched(
-            || Summary::new(config).unwrap(),
-            |mut summary| {
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            for _ in 0..iterations {
+                let mut summary = Summary::new(config).unwrap();
+                let start = ThreadTime::now();
                 for (data, ends) in &batches {
                     summary.update_batch(&Batch::new(data, ends, None).unwrap()).unwrap();
                 }
-                summary
-            },
-            BatchSize::LargeInput,
-        )
+                elapsed += start.elapsed();
+                black_box(&summary);
+            }
+            elapsed
+        })
     });
 
-    let mut guest = Guest::load(&component_path()).unwrap();
     let wit_config = WitConfig { max_map_size: 1024, hll_precision: config.hll_precision, count_min_width: 0, count_min_depth: 0 };
-    group.bench_function("component", |b| {
-        b.iter_batched(
-            || guest.create(wit_config).unwrap(),
-            |handle| {
-                for (data, ends) in &batches {
-                    guest.update_batch(handle, data, ends, None).unwrap().unwrap();
+    for (name, epoch_interruption) in [("component", true), ("component_without_epoch_checks", false)] {
+        let mut guest = Guest::load_with(&component_path(), epoch_interruption).unwrap();
+        group.bench_function(name, |b| {
+            b.iter_custom(|iterations| {
+                let mut elapsed = Duration::ZERO;
+                for _ in 0..iterations {
+                    let handle = guest.create(wit_config).unwrap();
+                    let start = ThreadTime::now();
+                    for (data, ends) in &batches {
+                        guest.update_batch(handle, data, ends, None).unwrap().unwrap();
+                    }
+                    elapsed += start.elapsed();
+                    guest.drop_summary(handle).unwrap();
                 }
-                handle
-            },
-            BatchSize::LargeInput,
-        )
-    });
+                elapsed
+            })
+        });
+    }
     group.finish();
 }
 

@@ -38,21 +38,19 @@ pub fn component_path() -> PathBuf {
 }
 
 /// Compiles the component at `path` once per process; later calls reuse the compiled code.
-fn compiled(path: &Path) -> Result<(Engine, Component)> {
-    static CACHE: Mutex<Option<(PathBuf, Engine, Component)>> = Mutex::new(None);
+fn compiled(path: &Path, epoch_interruption: bool) -> Result<(Engine, Component)> {
+    static CACHE: Mutex<Vec<(PathBuf, bool, Engine, Component)>> = Mutex::new(Vec::new());
     let mut cache = CACHE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((cached, engine, component)) = cache.as_ref() {
-        if cached == path {
-            return Ok((engine.clone(), component.clone()));
-        }
+    if let Some((_, _, engine, component)) = cache.iter().find(|(cached, epoch, _, _)| cached == path && *epoch == epoch_interruption) {
+        return Ok((engine.clone(), component.clone()));
     }
 
     let mut config = Config::new();
-    config.epoch_interruption(true);
+    config.epoch_interruption(epoch_interruption);
     let engine = Engine::new(&config)?;
     let component = Component::from_file(&engine, path)
         .with_context(|| format!("failed to load {}; build it with `cargo xtask component`", path.display()))?;
-    *cache = Some((path.to_path_buf(), engine.clone(), component.clone()));
+    cache.push((path.to_path_buf(), epoch_interruption, engine.clone(), component.clone()));
     Ok((engine, component))
 }
 
@@ -73,13 +71,21 @@ impl Guest {
     ///
     /// Fails if the file is missing (run `cargo xtask component`) or does not instantiate.
     pub fn load(path: &Path) -> Result<Self> {
-        let (engine, component) = compiled(path)?;
+        Self::load_with(path, true)
+    }
+
+    /// Like [`load`](Self::load), with epoch-based interruption switched on or off; benchmarks
+    /// use it to measure what the interruption checks cost.
+    pub fn load_with(path: &Path, epoch_interruption: bool) -> Result<Self> {
+        let (engine, component) = compiled(path, epoch_interruption)?;
         let linker = Linker::new(&engine);
 
         let limits = StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build();
         let mut store = Store::new(&engine, limits);
         store.limiter(|limits| limits);
-        store.set_epoch_deadline(u64::MAX / 2);
+        if epoch_interruption {
+            store.set_epoch_deadline(u64::MAX / 2);
+        }
         let bindings = Sketch::instantiate(&mut store, &component, &linker)?;
         Ok(Guest { store, bindings })
     }
@@ -132,6 +138,11 @@ impl Guest {
     pub fn merge_snapshot(&mut self, summary: GuestSummary, bytes: &[u8]) -> Result<Result<(), WitError>> {
         let api = self.bindings.topk_sketch_summaries().summary();
         Ok(api.call_merge_snapshot(&mut self.store, summary.0, bytes)?)
+    }
+
+    /// Drops a summary, freeing its guest memory.
+    pub fn drop_summary(&mut self, summary: GuestSummary) -> Result<()> {
+        summary.0.resource_drop(&mut self.store)
     }
 
     /// Returns the total weight.

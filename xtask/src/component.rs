@@ -11,9 +11,9 @@ use crate::{cargo, run, setup};
 /// Builds `target/topk_component.wasm` and returns its path.
 pub(crate) fn build(root: &Path) -> Result<PathBuf> {
     setup::rust_target()?;
-    run(cargo().args(["build", "--quiet", "-p", "topk-component", "--target", "wasm32-unknown-unknown", "--release"]))?;
+    run(cargo().args(["build", "--quiet", "-p", "topk-component", "--target", "wasm32-unknown-unknown", "--profile", "release-lto"]))?;
 
-    let module_path = root.join("target/wasm32-unknown-unknown/release/topk_component.wasm");
+    let module_path = crate::target_dir(root).join("wasm32-unknown-unknown/release-lto/topk_component.wasm");
     let module = std::fs::read(&module_path).with_context(|| format!("failed to read {}", module_path.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&module)
@@ -27,7 +27,7 @@ pub(crate) fn build(root: &Path) -> Result<PathBuf> {
         bail!("the component has {imports} imports, but it must import nothing (DESIGN decision 5); check the guest for std I/O or WASI use");
     }
 
-    let path = root.join("target/topk_component.wasm");
+    let path = crate::target_dir(root).join("topk_component.wasm");
     std::fs::write(&path, &component).with_context(|| format!("failed to write {}", path.display()))?;
     Ok(path)
 }

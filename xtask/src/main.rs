@@ -48,6 +48,11 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask sits inside the workspace").to_path_buf()
 }
 
+/// Returns cargo's target folder: `CARGO_TARGET_DIR` when set, else `target/` in the workspace.
+pub(crate) fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"))
+}
+
 /// Runs `command` from the workspace root and fails with its text if it exits non-zero.
 pub(crate) fn run(command: &mut Command) -> Result<()> {
     let text = format!("{command:?}");
@@ -77,7 +82,7 @@ fn demo() -> Result<()> {
     let root = root();
     let component = component::build(&root)?;
     run(cargo().args(["build", "--quiet", "--release", "-p", "topk-host"]))?;
-    let topk = root.join("target/release/topk");
+    let topk = target_dir(&root).join("release/topk");
     run(Command::new(topk).args(["query", "--format", "combined", "--item", "ip", "--k", "10"]).arg("--component").arg(component).arg(root.join("data/elastic_apache_logs/apache_logs")))
 }
 
