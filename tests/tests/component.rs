@@ -165,5 +165,6 @@ fn component_rejects_invalid_config() {
     let error = guest.create(WitConfig { max_map_size: 1000, hll_precision: 12, count_min_width: 0, count_min_depth: 0 });
 
     let message = format!("{:#}", error.err().unwrap());
-    assert!(message.contains("max_map_size") && message.contains("1000"), "{message}");
+    assert!(message.contains("max_map_size"), "{message}");
+    assert!(message.contains("1000"), "{message}");
 }

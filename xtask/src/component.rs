@@ -24,7 +24,7 @@ pub(crate) fn build(root: &Path) -> Result<PathBuf> {
 
     let imports = count_imports(&component)?;
     if imports != 0 {
-        bail!("the component has {imports} imports, but it must import nothing (DESIGN decision 5); check the guest for std I/O or WASI use");
+        bail!("the component has {imports} imports, but it must import nothing so that the sketch code has no capability; remove std I/O, clock or WASI calls from the guest");
     }
 
     let path = crate::target_dir(root).join("topk_component.wasm");

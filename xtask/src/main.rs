@@ -5,6 +5,7 @@
 //! machine with only rustup needs nothing else.
 
 mod component;
+mod demo;
 mod setup;
 
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use anyhow::{bail, Context, Result};
 const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
-  demo        build everything and run topk on the bundled Apache log (top-10 client IPs)
+  demo        run `topk run` on the bundled Apache log and print the top-10 client IPs from its API
   test        install what is missing, build the wasm artifacts and run every test
   component   build target/topk_component.wasm (the sketch as a WebAssembly component)
   smartmodule build the Fluvio SmartModule (wasm32-unknown-unknown, release-lto profile)
@@ -79,11 +80,7 @@ fn build_smartmodule(root: &Path) -> Result<()> {
 }
 
 fn demo() -> Result<()> {
-    let root = root();
-    let component = component::build(&root)?;
-    run(cargo().args(["build", "--quiet", "--release", "-p", "topk-host"]))?;
-    let topk = target_dir(&root).join("release/topk");
-    run(Command::new(topk).args(["query", "--format", "combined", "--item", "ip", "--k", "10"]).arg("--component").arg(component).arg(root.join("data/elastic_apache_logs/apache_logs")))
+    demo::run_demo(&root())
 }
 
 fn test() -> Result<()> {
