@@ -372,7 +372,7 @@ impl FrequentItems {
         }
 
         let merged_total = self.total + other.total;
-        for (hash, item, count) in other.table.iter() {
+        for (hash, item, count) in other.table.iter_scattered() {
             self.apply(hash, item, count);
         }
 

@@ -155,6 +155,22 @@ impl Table {
         self.slots().map(|slot| (self.entries[slot].hash, self.items[slot].as_slice(), self.entries[slot].count))
     }
 
+    /// Iterates over the tracked entries in a scattered order as `(hash, item, count)`.
+    ///
+    /// Merging reinserts entries into a table of another size, where cluster order (sorted by
+    /// home slot) would fill one region at a time and build probe runs that grow with every
+    /// insert: merging 786,000 items into a 200,000-item sketch took 19 s that way. Visiting
+    /// slot `i * STRIDE mod len` (odd STRIDE, so a permutation) spreads the homes evenly. The
+    /// arithmetic is in u64, so the order is the same on 32-bit and 64-bit targets.
+    pub(crate) fn iter_scattered(&self) -> impl Iterator<Item = (u64, &[u8], u64)> + '_ {
+        const STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mask = self.mask() as u64;
+        (0..self.entries.len() as u64)
+            .map(move |step| (step.wrapping_mul(STRIDE) & mask) as usize)
+            .filter(move |&slot| self.entries[slot].count > 0)
+            .map(move |slot| (self.entries[slot].hash, self.items[slot].as_slice(), self.entries[slot].count))
+    }
+
     /// Doubles the number of slots, reinserting the entries in cluster order.
     pub(crate) fn grow(&mut self) {
         let start = self.empty_slot();
