@@ -163,4 +163,7 @@ fn from_wit_metadata(metadata: wit::Metadata) -> Metadata {
     }
 }
 
+// The canonical ABI symbol names contain `:` and `#`, which native linkers reject in a shared
+// library's export list, so the exports exist only in the WebAssembly build.
+#[cfg(target_arch = "wasm32")]
 export!(Component);
