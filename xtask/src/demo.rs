@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
-use crate::{cargo, component, run, target_dir};
+use crate::{cargo, component, run, setup, target_dir};
 
 /// How long the demo waits for the log to be counted before giving up.
 const INGEST_TIMEOUT: Duration = Duration::from_secs(60);
@@ -20,6 +20,10 @@ const INGEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub(crate) fn run_demo(root: &Path) -> Result<()> {
     let component = component::build(root)?;
     run(cargo().args(["build", "--quiet", "--release", "-p", "topk-host"]))?;
+
+    // The dashboard that `topk run` serves at / imports the JS package from js/dashboard/pkg.
+    setup::js_build_tools(root)?;
+    run(Command::new("bash").arg(root.join("js/scripts/build.sh")).env("PATH", setup::path_with_tools(root)))?;
 
     let log = root.join("data/elastic_apache_logs/apache_logs");
     let state = target_dir(root).join("demo/state.redb");

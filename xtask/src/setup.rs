@@ -10,15 +10,18 @@ use crate::run;
 /// wasm-bindgen CLI version; it must equal the `wasm-bindgen` crate version pinned in js/.
 const WASM_BINDGEN_VERSION: &str = "0.2.130";
 
-/// Installs everything: the wasm32 target, the pinned wasm-bindgen CLI, npm packages, Chromium.
+/// Installs everything: the wasm32 target, the JS build tools and Chromium.
 pub(crate) fn all(root: &Path) -> Result<()> {
+    js_build_tools(root)?;
+    chromium()
+}
+
+/// Installs what building the JS package needs: the wasm32 target, the pinned wasm-bindgen CLI
+/// and the npm packages (binaryen's wasm-opt, playwright-core).
+pub(crate) fn js_build_tools(root: &Path) -> Result<()> {
     rust_target()?;
-    if root.join("js/package.json").exists() {
-        wasm_bindgen_cli(root)?;
-        chromium()?;
-        npm_packages(root)?;
-    }
-    Ok(())
+    wasm_bindgen_cli(root)?;
+    npm_packages(root)
 }
 
 /// Adds the wasm32-unknown-unknown target unless rustup lists it as installed.

@@ -316,3 +316,43 @@ fn restart_without_lookback_double_counts() {
     let merged = merge(snapshots.iter().map(Vec::as_slice));
     assert!(merged.total_weight() > (records.len() - 1) as u64);
 }
+
+/// Returns the `topk` binary that `cargo test --workspace` builds for the host's own tests.
+fn topk_binary() -> std::path::PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let path = target.join("debug/topk");
+    assert!(
+        path.exists(),
+        "{} is missing; build it with `cargo build -p topk-host` (cargo test --workspace does)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn nasa_partitions_match_host_query() {
+    let requests = requests();
+    let merged = merged_answer(&partition_snapshots(&requests));
+
+    // The host counts the whole file through the component, in one process.
+    let output = std::process::Command::new(topk_binary())
+        .args(["query", "--format", "tsv", "--item", "host", "--k", "10", "--json"])
+        .arg(workspace_root().join("data/nasa_http_19950801/nasa_19950801.tsv"))
+        .current_dir(workspace_root())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let host_rows: Vec<(String, u64)> = answer["groups"][0]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| (row["item"].as_str().unwrap().to_string(), row["estimate"].as_u64().unwrap()))
+        .collect();
+
+    assert_eq!(host_rows.len(), 10);
+    assert_eq!(top_k(&merged, 10), host_rows);
+    assert_eq!(answer["groups"][0]["total"].as_u64(), Some(merged.total_weight()));
+}
