@@ -10,11 +10,10 @@ use crate::service::{Published, Shared};
 
 /// Formats ms since the Unix epoch as RFC 3339 with milliseconds (UTC).
 pub(crate) fn rfc3339(millis: i64) -> String {
-    let time = if millis >= 0 {
-        UNIX_EPOCH + Duration::from_millis(millis as u64)
-    } else {
-        UNIX_EPOCH
-    };
+    // humantime writes years 1970 to 9999 only (it panics past 9999), so clamp to that span;
+    // window arithmetic near the accepted time limits can step just outside it.
+    let millis = millis.clamp(0, 253_402_300_799_999);
+    let time = UNIX_EPOCH + Duration::from_millis(millis as u64);
     humantime::format_rfc3339_millis(time).to_string()
 }
 

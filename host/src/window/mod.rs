@@ -317,8 +317,14 @@ pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> 
     let mut covered_end = end;
     let has = |level: Level, at: i64| stored.contains(&UnitKey { level, start: at });
 
-    let mut time = start;
-    while time < end {
+    // Step only through the span that holds units, so a request of start=0 and end=year 9999
+    // costs as much as one that covers the stored data exactly.
+    let Some((stored_start, stored_end)) = stored_extent(stored, pane_ms) else {
+        return Cover { units, start, end };
+    };
+    let mut time = start.max(floor_to(stored_start, pane_ms));
+    let scan_end = end.min(stored_end);
+    while time < scan_end {
         let day = UnitKey {
             level: Level::Day,
             start: floor_to(time, DAY_MS),
@@ -366,6 +372,24 @@ pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> 
         start: covered_start,
         end: covered_end,
     }
+}
+
+/// Returns the earliest start and the latest end of the stored units, or `None` when there
+/// are none.
+fn stored_extent(stored: &BTreeSet<UnitKey>, pane_ms: i64) -> Option<(i64, i64)> {
+    let mut extent: Option<(i64, i64)> = None;
+    for level in [Level::Pane, Level::Hour, Level::Day] {
+        let of_level = || stored.range(UnitKey { level, start: i64::MIN }..=UnitKey { level, start: i64::MAX });
+        let (Some(first), Some(last)) = (of_level().next(), of_level().next_back()) else {
+            continue;
+        };
+        let (start, end) = (first.start, last.end(pane_ms));
+        extent = Some(match extent {
+            None => (start, end),
+            Some((known_start, known_end)) => (known_start.min(start), known_end.max(end)),
+        });
+    }
+    extent
 }
 
 fn panes_within(stored: &BTreeSet<UnitKey>, start: i64, end: i64) -> bool {
@@ -501,6 +525,17 @@ mod tests {
             ]
         );
         assert_eq!((result.start, result.end), (0, HOUR_MS + 60_000));
+    }
+
+    #[test]
+    fn cover_of_huge_range_visits_stored_span() {
+        let stored: BTreeSet<UnitKey> = [120_000, 180_000].into_iter().map(|start| UnitKey { level: Level::Pane, start }).collect();
+
+        // Stepping pane by pane through 8,000 years would never finish.
+        let cover = cover(0, 253_402_300_799_999, 60_000, &stored);
+
+        assert_eq!(cover.units, stored.into_iter().collect::<Vec<_>>());
+        assert_eq!(cover.start, 0);
     }
 
     #[test]

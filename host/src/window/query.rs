@@ -186,8 +186,17 @@ fn parse_size(text: &str) -> Result<i64, (&'static str, String)> {
     Ok(millis as i64)
 }
 
+/// Latest accepted time: 9999-12-31T23:59:59.999Z in ms, the last instant RFC 3339 can write.
+const MAX_TIME_MS: i64 = 253_402_300_799_999;
+
 fn parse_time(parameter: &'static str, text: &str) -> Result<i64, (&'static str, String)> {
     if let Ok(millis) = text.parse::<i64>() {
+        if !(0..=MAX_TIME_MS).contains(&millis) {
+            return Err((
+                parameter,
+                format!("invalid {parameter} `{text}`: epoch milliseconds must be from 0 (1970) to {MAX_TIME_MS} (year 9999)"),
+            ));
+        }
         return Ok(millis);
     }
     let time = humantime::parse_rfc3339_weak(text)
@@ -204,6 +213,14 @@ fn parse_time(parameter: &'static str, text: &str) -> Result<i64, (&'static str,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_past_year_9999_rejected() {
+        let error = parse_window(Some("tumbling:1h"), None, None, Some("99999999999999999")).unwrap_err();
+
+        assert_eq!(error.0, "at");
+        assert!(error.1.contains("year 9999"), "{}", error.1);
+    }
 
     #[test]
     fn explicit_range_needs_both_bounds() {
