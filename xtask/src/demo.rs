@@ -74,7 +74,7 @@ impl Server {
         Ok(Server { child, address })
     }
 
-    /// Polls the heavy-hitters route until the window holds `events` events.
+    /// Polls the heavy-hitters route until the window contains `events` events.
     fn wait_for_total(&mut self, events: u64) -> Result<Value> {
         let started = Instant::now();
         loop {
@@ -124,7 +124,7 @@ fn exact_client_ip_counts(log: &Path) -> Result<HashMap<String, u64>> {
 }
 
 fn print_table(answer: &Value, exact: &HashMap<String, u64>) -> Result<()> {
-    let rows = answer["rows"].as_array().context("the answer has no rows")?;
+    let rows = answer["rows"].as_array().context("the heavy-hitters response has no rows")?;
     println!("Top 10 client IPs of data/elastic_apache_logs/apache_logs, from GET /api/v1/heavy-hitters:\n");
     println!("{:>4}  {:<18} {:>9} {:>9} {:>9} {:>9}", "rank", "client ip", "estimate", "lower", "upper", "exact");
 
@@ -144,7 +144,7 @@ fn print_table(answer: &Value, exact: &HashMap<String, u64>) -> Result<()> {
     let expected_items: Vec<&str> = expected.iter().take(10).map(|(item, _)| item.as_str()).collect();
     let items: Vec<&str> = rows.iter().map(|row| row["item"].as_str().unwrap_or_default()).collect();
     if mismatches > 0 || items != expected_items {
-        bail!("the answer differs from the exact counts ({mismatches} rows off, items {items:?}, expected {expected_items:?})");
+        bail!("the heavy-hitters response differs from the exact counts ({mismatches} rows off, items {items:?}, expected {expected_items:?})");
     }
     println!("\nAll 10 rows equal the exact counts, and every exact count lies within its bounds.");
     Ok(())

@@ -25,7 +25,7 @@ pub enum Error {
         name: &'static str,
         /// The rejected value, formatted.
         value: String,
-        /// What the parameter accepts.
+        /// Accepted range or form of the parameter.
         expected: &'static str,
     },
 
@@ -45,7 +45,7 @@ pub enum Error {
     /// Two sketches cannot be merged because their parameters differ.
     #[error("cannot merge: {what} differs ({ours} here, {theirs} in the other sketch)")]
     Incompatible {
-        /// Which parameter differs.
+        /// Name of the parameter that differs.
         what: &'static str,
         /// Our value, formatted.
         ours: String,
@@ -66,14 +66,14 @@ pub enum Error {
         available: usize,
     },
 
-    /// A field holds a value that a valid encoding never has.
+    /// A field contains a value that a valid encoding never has.
     #[error("malformed input: {field} is {value}, but {expected}")]
     Malformed {
         /// The field that is wrong.
         field: &'static str,
         /// The value found, formatted.
         value: String,
-        /// What a valid encoding holds there.
+        /// Value that a valid encoding contains there.
         expected: &'static str,
     },
 

@@ -317,7 +317,7 @@ pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> 
     let mut covered_end = end;
     let has = |level: Level, at: i64| stored.contains(&UnitKey { level, start: at });
 
-    // Step only through the span that holds units, so a request of start=0 and end=year 9999
+    // Step only through the span that contains units, so a request of start=0 and end=year 9999
     // costs as much as one that covers the stored data exactly.
     let Some((stored_start, stored_end)) = stored_extent(stored, pane_ms) else {
         return Cover { units, start, end };

@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::hash::hash_item;
 use table::{capacity_for, Table, LG_MAX, LG_MIN};
 
-/// Which guarantee [`FrequentItems::top_k`] gives about the rows it leaves out or keeps.
+/// Guarantee of [`FrequentItems::top_k`] about the rows it leaves out or keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorType {
     /// Keep every item whose upper bound exceeds the maximum error: no item with a true count
@@ -20,7 +20,7 @@ pub enum ErrorType {
     NoFalsePositives,
 }
 
-/// One item of a [`FrequentItems::top_k`] answer with its bounds.
+/// One item of a [`FrequentItems::top_k`] result with its bounds.
 ///
 /// `lower_bound <= true count <= upper_bound` always holds. `estimate` follows DataSketches and
 /// equals the upper bound of a tracked item.
@@ -137,7 +137,7 @@ impl FrequentItems {
         self.make_room();
     }
 
-    /// Grows the table, or purges it at its maximum size, once it holds more than its capacity.
+    /// Grows the table, or purges it at its maximum size, once it contains more than its capacity.
     #[inline]
     fn make_room(&mut self) {
         if self.table.active() > self.table.capacity() {
@@ -293,7 +293,7 @@ impl FrequentItems {
     /// whatever `k` is.
     ///
     /// With [`ErrorType::NoFalseNegatives`] and `k` at least the number of tracked items, every
-    /// item whose true count exceeds the maximum error is in the answer.
+    /// item whose true count exceeds the maximum error is in the result.
     ///
     /// # Examples
     ///

@@ -23,7 +23,7 @@ pub(crate) const LG_MAX: u8 = 30;
 /// Counts sampled to pick a purge's median, as in DataSketches.
 const PURGE_SAMPLE: usize = 1024;
 
-/// Number of items a table of 2^`lg` slots holds before it grows or purges (load factor 3/4).
+/// Number of items a table of 2^`lg` slots stores before it grows or purges (load factor 3/4).
 pub(crate) fn capacity_for(lg: u8) -> usize {
     (1usize << lg) / 4 * 3
 }

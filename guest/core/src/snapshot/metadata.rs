@@ -1,4 +1,4 @@
-//! What a snapshot says about the data it summarizes.
+//! Metadata that a snapshot records about the data it summarizes.
 
 use alloc::vec::Vec;
 
