@@ -199,23 +199,30 @@ pub(super) async fn heavy_hitters(
     let k = parse_k(&params, state.shared.config.max_k)?;
     let selection = parse_selection(&state, &params)?;
     let published = wait_visible(&state, &params).await?;
-    let resolved = resolve(&state, &published, &params)?;
 
-    let cached = match (
-        &selection,
-        params.contains_key("start") || params.contains_key("end") || params.contains_key("at"),
-    ) {
-        (Selection::All, false) => CACHED_WINDOWS
-            .iter()
-            .find(|name| **name == resolved.window.label)
-            .and_then(|name| published.cache.get(name))
-            .cloned(),
+    // A named window over all events is answered from the cache built at publish time,
+    // without resolving units or copying the answer.
+    let explicit = params.contains_key("start") || params.contains_key("end") || params.contains_key("at");
+    let cached = match (&selection, explicit) {
+        (Selection::All, false) => {
+            let name = params.get("window").map_or("all", String::as_str);
+            CACHED_WINDOWS
+                .iter()
+                .find(|cached| **cached == name)
+                .and_then(|name| published.cache.get(name))
+                .cloned()
+        }
         _ => None,
     };
-    let (answer, start, end) = match cached {
-        Some(cached) => (cached.answer.clone(), cached.start, cached.end),
+    let (answer, label, start, end) = match cached {
+        Some(cached) => {
+            let label = params.get("window").cloned().unwrap_or_else(|| "all".to_string());
+            let (start, end) = (cached.start, cached.end);
+            (CachedOrOwned::Cached(cached), label, start, end)
+        }
         None => {
-            let units = resolved.units.clone();
+            let resolved = resolve(&state, &published, &params)?;
+            let units = resolved.units;
             let selection_for_query = match &selection {
                 Selection::All => Selection::All,
                 Selection::Values => Selection::Values,
@@ -225,12 +232,13 @@ pub(super) async fn heavy_hitters(
                 engine.top_k(&units, target(&selection_for_query), k)
             })
             .await?;
-            (answer, resolved.start, resolved.end)
+            (CachedOrOwned::Owned(answer), resolved.window.label, resolved.start, resolved.end)
         }
     };
+    let answer = answer.get();
 
     let last_updated = respond::built_at(&published);
-    let rows: Vec<_> = answer
+    let rows = answer
         .rows
         .iter()
         .take(k as usize)
@@ -241,14 +249,29 @@ pub(super) async fn heavy_hitters(
         &state.shared,
         &published,
         MetadataInput {
-            window: &resolved.window.label,
+            window: &label,
             start,
             end,
-            answer: &answer,
+            answer,
             dimension,
         },
     );
-    Ok(Json(json!({ "rows": rows, "metadata": metadata })).into_response())
+    Ok(Json(respond::Body { rows, metadata }).into_response())
+}
+
+/// An answer from the publish-time cache, shared, or computed for this request.
+enum CachedOrOwned {
+    Cached(Arc<crate::service::CachedAnswer>),
+    Owned(Answer),
+}
+
+impl CachedOrOwned {
+    fn get(&self) -> &Answer {
+        match self {
+            CachedOrOwned::Cached(cached) => &cached.answer,
+            CachedOrOwned::Owned(answer) => answer,
+        }
+    }
 }
 
 fn dimension_of<'a>(
@@ -353,10 +376,8 @@ pub(super) async fn frequency(
             dimension,
         },
     );
-    Ok(
-        Json(json!({ "rows": [respond::row(&row, &last_updated)], "metadata": metadata }))
-            .into_response(),
-    )
+    let rows = vec![respond::row(&row, &last_updated)];
+    Ok(Json(respond::Body { rows, metadata }).into_response())
 }
 
 /// `GET /api/v1/snapshots?window=&dimension=&value=` returns the merged snapshot bytes.

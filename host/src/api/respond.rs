@@ -1,5 +1,6 @@
 //! JSON shapes of query responses: rows and metadata.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -23,31 +24,52 @@ pub(crate) fn iso_duration(duration: Duration) -> String {
 }
 
 /// Returns the item as text when it is UTF-8, or as lowercase hex with `"item_encoding":"hex"`.
-pub(crate) fn item_fields(item: &[u8]) -> (String, &'static str) {
+pub(crate) fn item_fields(item: &[u8]) -> (Cow<'_, str>, &'static str) {
     match std::str::from_utf8(item) {
-        Ok(text) => (text.to_string(), "utf-8"),
+        Ok(text) => (Cow::Borrowed(text), "utf-8"),
         Err(_) => (
-            item.iter().map(|byte| format!("{byte:02x}")).collect(),
+            Cow::Owned(item.iter().map(|byte| format!("{byte:02x}")).collect()),
             "hex",
         ),
     }
 }
 
-/// Builds one row: `{item, estimated_count, lower_bound, upper_bound, error_bound, last_updated}`.
-pub(crate) fn row(row: &AnswerRow, last_updated: &str) -> Value {
+/// One response row: `{item, estimated_count, lower_bound, upper_bound, error_bound,
+/// last_updated}`, plus `item_encoding: "hex"` for an item that is not UTF-8.
+///
+/// Serialized directly rather than through a `serde_json::Value`, because the cached top-K
+/// path is bound by allocations.
+#[derive(serde::Serialize)]
+pub(crate) struct Row<'a> {
+    item: Cow<'a, str>,
+    estimated_count: u64,
+    lower_bound: u64,
+    upper_bound: u64,
+    error_bound: u64,
+    last_updated: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    item_encoding: Option<&'static str>,
+}
+
+/// The body of a heavy-hitters or frequency response.
+#[derive(serde::Serialize)]
+pub(crate) struct Body<'a> {
+    pub rows: Vec<Row<'a>>,
+    pub metadata: Value,
+}
+
+/// Builds one row from an answer row.
+pub(crate) fn row<'a>(row: &'a AnswerRow, last_updated: &'a str) -> Row<'a> {
     let (item, encoding) = item_fields(&row.item);
-    let mut value = json!({
-        "item": item,
-        "estimated_count": row.estimate,
-        "lower_bound": row.lower_bound,
-        "upper_bound": row.upper_bound,
-        "error_bound": row.upper_bound - row.lower_bound,
-        "last_updated": last_updated,
-    });
-    if encoding == "hex" {
-        value["item_encoding"] = json!("hex");
+    Row {
+        item,
+        estimated_count: row.estimate,
+        lower_bound: row.lower_bound,
+        upper_bound: row.upper_bound,
+        error_bound: row.upper_bound - row.lower_bound,
+        last_updated,
+        item_encoding: (encoding == "hex").then_some("hex"),
     }
-    value
 }
 
 /// Returns the wall-clock time since the oldest event read but not yet visible (0 when every

@@ -3,6 +3,7 @@
 //! API reads.
 
 mod dead_letter;
+mod priority;
 mod publisher;
 mod sources;
 mod worker;
@@ -230,10 +231,16 @@ impl Service {
 
         let publisher = std::thread::Builder::new()
             .name("topk-publish".into())
-            .spawn(move || publisher.run())?;
+            .spawn(move || {
+                priority::lower_current_thread();
+                publisher.run()
+            })?;
         let handle = std::thread::Builder::new()
             .name("topk-ingest".into())
-            .spawn(move || worker.run())?;
+            .spawn(move || {
+                priority::lower_current_thread();
+                worker.run()
+            })?;
         Ok(Service {
             shared,
             worker: Some(handle),
