@@ -423,3 +423,35 @@ fn untracked_dimension_values_keep_bounds() {
     let (_, windows) = server.get("/api/v1/windows");
     assert_eq!(windows["counters"]["untracked_dimension_events"], 10);
 }
+
+#[test]
+fn frequent_dimension_value_replaces_rare_one() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start(directory.path(), &["--max-dimension-values", "2"]);
+
+    // 200 and 404 arrive first, once each, and fill the table.
+    let first = format!("{}{}", event("10.0.0.1", 200, BASE_TIME), event("10.0.0.1", 404, BASE_TIME + 1));
+    let (status, posted) = server.post("/api/v1/events", &first);
+    assert_eq!(status, 200, "{posted}");
+    server.wait_for("/api/v1/windows", Duration::from_secs(30), |body| body["counters"]["events"].as_u64() == Some(2));
+
+    // Then 500 arrives 50 times: it replaces one of them and is counted exactly.
+    let mut body = String::new();
+    for index in 0..50i64 {
+        let ip = if index % 5 == 0 { "10.0.0.2" } else { "10.0.0.3" };
+        body.push_str(&event(ip, 500, BASE_TIME + 10 + index));
+    }
+    let (status, posted) = server.post("/api/v1/events", &body);
+    assert_eq!(status, 200, "{posted}");
+    let offset = posted["offset"].as_u64().unwrap();
+
+    let (status, top) = server.get(&format!("/api/v1/heavy-hitters?k=5&dimension=status&value=500&min_offset={offset}"));
+    assert_eq!(status, 200, "{top}");
+    assert_eq!(top["metadata"]["accuracy"]["exact"], true, "{top}");
+    assert_eq!(top["metadata"]["accuracy"]["total_weight"], 50);
+    assert_eq!(rows(&top), [("10.0.0.3".to_string(), 40, 40, 40), ("10.0.0.2".to_string(), 10, 10, 10)]);
+
+    let (_, windows) = server.get("/api/v1/windows");
+    assert_eq!(windows["counters"]["evicted_dimension_values"], 1, "{windows}");
+    assert_eq!(windows["counters"]["untracked_dimension_events"], 1, "{windows}");
+}

@@ -1,6 +1,7 @@
 //! `topk query` behaviour through the real binary and component: bad lines, stdin, several
 //! files, dimensions, time filters, table and JSON output, argument errors.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -208,6 +209,66 @@ fn argument_errors_name_the_fix() {
         assert!(stderr.contains(expected), "{args:?}: {stderr}");
     }
 
+    for pattern in ["", "a*"] {
+        let output = topk(&["--format", "text", "--tokenize", pattern], Some(b"a b\n"));
+        assert!(!output.status.success(), "--tokenize '{pattern}' should fail");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&format!("invalid --tokenize '{pattern}': the pattern matches the empty string")), "{stderr}");
+    }
+
     let output = topk(&["--item", "ip", "data.unknown"], None);
     assert!(String::from_utf8_lossy(&output.stderr).contains("pass --format"));
+}
+
+#[test]
+fn dimension_values_ranked_by_frequency() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = String::from("path\tstatus\n");
+    let mut exact: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let mut add = |content: &mut String, path: &str, status: &str| {
+        content.push_str(&format!("{path}\t{status}\n"));
+        *exact.entry((status.to_string(), path.to_string())).or_default() += 1;
+    };
+    // Four values fill the table first; `late` appears 10 times among them, then 100,000
+    // times. The file is over 2 MiB, so the reader hands it over in several batches.
+    for index in 0..160_000 {
+        add(&mut content, &format!("/p{}", index % 7), &format!("r{}", index % 4));
+        if (100..110).contains(&index) {
+            add(&mut content, "/x", "late");
+        }
+    }
+    for index in 0..100_000 {
+        add(&mut content, ["/x", "/x", "/y"][index % 3], "late");
+    }
+    let path = write_file(dir.path(), "shift.tsv", content.as_bytes());
+    let file = path.to_str().unwrap();
+
+    for threads in ["1", "2"] {
+        let (report, _) = json(&["--format", "tsv", "--item", "path", "--dimension", "status", "--max-dimension-values", "4", "--threads", threads, file], None);
+        let groups = report["groups"].as_array().unwrap();
+        assert!(groups.len() <= 4, "{threads} threads: {} groups", groups.len());
+        assert_eq!(groups[0]["dimension_value"], "late", "{threads} threads: the most frequent value is printed first");
+
+        for group in groups {
+            let value = group["dimension_value"].as_str().unwrap();
+            for (item, _, lower, upper) in rows(group) {
+                let count = exact.get(&(value.to_string(), item.clone())).copied().unwrap_or(0);
+                assert!(lower <= count, "{threads} threads: {value}/{item} lower {lower} > true {count}");
+                assert!(count <= upper, "{threads} threads: {value}/{item} upper {upper} < true {count}");
+            }
+        }
+        let in_groups: u64 = groups.iter().map(|group| group["total"].as_u64().unwrap()).sum();
+        assert_eq!(in_groups + report["other_dimension_events"].as_u64().unwrap(), report["events"].as_u64().unwrap());
+    }
+
+    // With one worker the value sketch is exact, so the accounting is exact to the event:
+    // `late` is admitted once its count passes that of the weakest tracked value (40,000), its
+    // earlier events are its missed weight, and the evicted value's 40,000 events go untracked.
+    let (report, _) = json(&["--format", "tsv", "--item", "path", "--dimension", "status", "--max-dimension-values", "4", "--threads", "1", file], None);
+    let late = &report["groups"][0];
+    let counted = late["total"].as_u64().unwrap();
+    let missed = late["missed_weight"].as_u64().unwrap();
+    assert!(missed > 10, "late was admitted after its first 10 events");
+    assert_eq!(counted + missed, 100_010);
+    assert_eq!(report["other_dimension_events"].as_u64().unwrap(), missed + 40_000);
 }

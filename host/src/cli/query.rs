@@ -6,7 +6,7 @@
 //! component instance. At the end, one more instance merges the workers' snapshots and returns
 //! the top-K that is printed.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -22,6 +22,7 @@ use crate::input::{
     Extractor, Format, FormatSpec, LineBatch, LineReader, LineStatus, Outcome, ReadOptions, ReadStatus, Reason,
     Scratch, TimeFormat, DEFAULT_BATCH_BYTES, DEFAULT_MAX_LINE_BYTES,
 };
+use crate::pipeline::{ValueBatch, ValueTable};
 use crate::runner::{Guest, GuestSummary, Limits, OwnedRow, PackedBatch, Runner};
 
 /// Default frequent-items map size: 2^20 slots, so input with up to 786,432 distinct items is
@@ -58,7 +59,7 @@ pub struct QueryArgs {
     pub k: u32,
 
     /// A dimension field (same syntax as --item): prints a top-K per dimension value, for the
-    /// first --max-dimension-values values seen, or only for --value.
+    /// --max-dimension-values most frequent values, or only for --value.
     #[arg(long)]
     pub dimension: Option<String>,
 
@@ -66,8 +67,9 @@ pub struct QueryArgs {
     #[arg(long, requires = "dimension")]
     pub value: Option<String>,
 
-    /// Maximum number of dimension values given their own top-K; events of further values
-    /// are counted in the report as `other_dimension_events`.
+    /// Maximum number of dimension values given their own top-K, chosen by a sketch of the
+    /// dimension values. Events counted for no printed value are reported as
+    /// `other_dimension_events`; a value's upper bounds include its events among them.
     #[arg(long, default_value_t = 32)]
     pub max_dimension_values: usize,
 
@@ -356,8 +358,17 @@ fn min_option(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
-/// A dimension value (`None` without a dimension) and the snapshots counted for it.
-type GroupSnapshots = (Option<Vec<u8>>, Vec<Vec<u8>>);
+/// A dimension value (`None` without a dimension), the snapshots counted for it and the weight
+/// of its events that they lack.
+struct GroupSnapshots {
+    key: Option<Vec<u8>>,
+    snapshots: Vec<Vec<u8>>,
+    /// Counted weight, which ranks the values.
+    weight: u64,
+    /// Upper bound on the weight of the value's events in no snapshot: counted before the
+    /// value was admitted in a worker, or in a worker that did not track it.
+    missed: u64,
+}
 
 /// Snapshots of every group and the statistics.
 struct Counted {
@@ -372,7 +383,6 @@ fn count(plan: &Plan, runner: &Runner) -> Result<Counted> {
     let (work_sender, work_receiver) = mpsc::sync_channel::<Work>(plan.threads * BATCHES_PER_WORKER);
     let work_receiver = Arc::new(Mutex::new(work_receiver));
     let (spare_sender, spare_receiver) = mpsc::channel::<LineBatch>();
-    let admission = Admission { cap: plan.max_dimension_values, admitted: Mutex::new(HashSet::new()) };
 
     let outputs = thread::scope(|scope| -> Result<Vec<WorkerOutput>> {
         let mut handles = Vec::new();
@@ -380,10 +390,9 @@ fn count(plan: &Plan, runner: &Runner) -> Result<Counted> {
             let receiver = work_receiver.clone();
             let spares = spare_sender.clone();
             let runner = runner.clone();
-            let admission = &admission;
             let handle = thread::Builder::new()
                 .name(format!("topk-query-{index}"))
-                .spawn_scoped(scope, move || Worker::new(plan, &runner, admission)?.run(&receiver, &spares))
+                .spawn_scoped(scope, move || Worker::new(plan, &runner)?.run(&receiver, &spares))
                 .context("failed to spawn a worker thread")?;
             handles.push(handle);
         }
@@ -401,14 +410,48 @@ fn count(plan: &Plan, runner: &Runner) -> Result<Counted> {
     })?;
 
     let mut stats = Stats::default();
-    let mut groups: BTreeMap<Option<Vec<u8>>, Vec<Vec<u8>>> = BTreeMap::new();
+    let mut groups: BTreeMap<Option<Vec<u8>>, GroupSnapshots> = BTreeMap::new();
+    let mut untracked = Vec::with_capacity(outputs.len());
+    let mut keys_per_worker = Vec::with_capacity(outputs.len());
     for output in outputs {
         stats.merge(output.stats);
-        for (key, snapshot) in output.snapshots {
-            groups.entry(key).or_default().push(snapshot);
+        untracked.push(output.untracked);
+        let mut keys = Vec::with_capacity(output.snapshots.len());
+        for counted in output.snapshots {
+            keys.push(counted.key.clone());
+            let group = groups.entry(counted.key.clone()).or_insert_with(|| GroupSnapshots {
+                key: counted.key,
+                snapshots: Vec::new(),
+                weight: 0,
+                missed: 0,
+            });
+            group.snapshots.push(counted.snapshot);
+            group.weight = group.weight.saturating_add(counted.weight);
+            group.missed = group.missed.saturating_add(counted.missed);
+        }
+        keys_per_worker.push(keys);
+    }
+
+    // A value that a worker did not track lacks that worker's whole untracked weight.
+    for (keys, worker_untracked) in keys_per_worker.iter().zip(&untracked) {
+        for (key, group) in groups.iter_mut() {
+            if !keys.contains(key) {
+                group.missed = group.missed.saturating_add(*worker_untracked);
+            }
         }
     }
-    Ok(Counted { groups: groups.into_iter().collect(), stats, elapsed_s: started.elapsed().as_secs_f64() })
+    let mut other = untracked.iter().fold(0u64, |sum, weight| sum.saturating_add(*weight));
+
+    // Workers may track different values; keep the ones with the most counted events.
+    let mut groups: Vec<GroupSnapshots> = groups.into_values().collect();
+    if plan.spec.dimension.is_some() && plan.value.is_none() && groups.len() > plan.max_dimension_values {
+        groups.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.key.cmp(&b.key)));
+        for dropped in groups.drain(plan.max_dimension_values..) {
+            other = other.saturating_add(dropped.weight);
+        }
+    }
+    stats.other_dimension_events = other;
+    Ok(Counted { groups, stats, elapsed_s: started.elapsed().as_secs_f64() })
 }
 
 /// Reads the sources in order, reads each one's header, and sends its lines to the workers.
@@ -455,68 +498,54 @@ fn read_sources(plan: &Plan, work: &SyncSender<Work>, spares: &Receiver<LineBatc
     Ok(())
 }
 
+/// The snapshot of one group of one worker.
+struct CountedGroup {
+    /// The dimension value, `None` without a dimension.
+    key: Option<Vec<u8>>,
+    snapshot: Vec<u8>,
+    weight: u64,
+    missed: u64,
+}
+
 struct WorkerOutput {
-    /// Per group: its dimension value (`None` without a dimension) and its snapshot.
-    snapshots: Vec<(Option<Vec<u8>>, Vec<u8>)>,
+    snapshots: Vec<CountedGroup>,
+    /// Weight of the worker's events counted in no value's snapshot.
+    untracked: u64,
     stats: Stats,
 }
 
 struct Group {
-    key: Vec<u8>,
     summary: GuestSummary,
     batch: PackedBatch,
 }
 
-/// The dimension values that get a summary: the first `cap` values seen by any worker, so
-/// every worker counts the same values and their merged bounds hold.
-struct Admission {
-    cap: usize,
-    admitted: Mutex<HashSet<Vec<u8>>>,
-}
-
-impl Admission {
-    /// Returns whether `key` has (or now gets) a summary. Once the set is full, a copy of it
-    /// goes to `final_set` so later decisions take no lock.
-    fn admit(&self, key: &[u8], final_set: &mut Option<HashSet<Vec<u8>>>) -> bool {
-        if let Some(set) = final_set {
-            return set.contains(key);
-        }
-        let Ok(mut admitted) = self.admitted.lock() else { return false };
-        if admitted.contains(key) {
-            return true;
-        }
-        if admitted.len() < self.cap {
-            admitted.insert(key.to_vec());
-            return true;
-        }
-        *final_set = Some(admitted.clone());
-        false
-    }
-}
-
-/// One worker: its own component instance and one summary per group.
+/// One worker: its own component instance, and one summary, or one per tracked dimension value.
 struct Worker<'p> {
     plan: &'p Plan,
     guest: Guest,
-    /// One group per dimension value, or one group with an empty key without a dimension.
+    /// The one group without a dimension (or with --value), key empty.
     groups: Vec<Group>,
-    index: HashMap<Vec<u8>, usize>,
-    admission: &'p Admission,
-    final_set: Option<HashSet<Vec<u8>>>,
+    /// Per-value summaries with a dimension (and no --value), and the events waiting for them.
+    table: Option<ValueTable>,
+    pending: ValueBatch,
     stats: Stats,
     scratch: Scratch,
 }
 
 impl<'p> Worker<'p> {
-    fn new(plan: &'p Plan, runner: &Runner, admission: &'p Admission) -> Result<Self> {
-        let guest = runner.instantiate()?;
+    fn new(plan: &'p Plan, runner: &Runner) -> Result<Self> {
+        let mut guest = runner.instantiate()?;
+        let grouped = plan.spec.dimension.is_some() && plan.value.is_none();
+        let table = match grouped {
+            true => Some(ValueTable::new(&mut guest, plan.config, plan.max_dimension_values).context("failed to create a summary in the sketch component")?),
+            false => None,
+        };
         Ok(Worker {
             plan,
             guest,
             groups: Vec::new(),
-            index: HashMap::new(),
-            admission,
-            final_set: None,
+            table,
+            pending: ValueBatch::default(),
             stats: Stats::default(),
             scratch: Scratch::default(),
         })
@@ -546,9 +575,7 @@ impl<'p> Worker<'p> {
             }
 
             let groups = &mut self.groups;
-            let index = &mut self.index;
-            let admission = self.admission;
-            let final_set = &mut self.final_set;
+            let pending = &mut self.pending;
             let stats = &mut self.stats;
             let guest = &mut self.guest;
             let mut failure = None;
@@ -570,28 +597,25 @@ impl<'p> Worker<'p> {
                     _ => b"",
                 };
 
-                let cached = if grouped { index.get(key).copied() } else { (!groups.is_empty()).then_some(0) };
-                let slot = match cached {
-                    Some(slot) => slot,
-                    None => {
-                        if !admission.admit(key, final_set) {
-                            stats.other_dimension_events += 1;
+                if grouped {
+                    if let Err(error) = pending.push(key, event.item) {
+                        failure = Some(anyhow!(error));
+                        return;
+                    }
+                    stats.events += 1;
+                    return;
+                }
+
+                if groups.is_empty() {
+                    match guest.create(plan.config) {
+                        Ok(summary) => groups.push(Group { summary, batch: PackedBatch::with_capacity(4096, 64 << 10) }),
+                        Err(error) => {
+                            failure = Some(anyhow!(error).context("failed to create a summary in the sketch component"));
                             return;
                         }
-                        match guest.create(plan.config) {
-                            Ok(summary) => {
-                                index.insert(key.to_vec(), groups.len());
-                                groups.push(Group { key: key.to_vec(), summary, batch: PackedBatch::with_capacity(4096, 64 << 10) });
-                                groups.len() - 1
-                            }
-                            Err(error) => {
-                                failure = Some(anyhow!(error).context("failed to create a summary in the sketch component"));
-                                return;
-                            }
-                        }
                     }
-                };
-                let group = &mut groups[slot];
+                }
+                let group = &mut groups[0];
                 if let Err(error) = group.batch.push(event.item) {
                     failure = Some(anyhow!(error));
                     return;
@@ -614,6 +638,13 @@ impl<'p> Worker<'p> {
 
     /// Sends every group's packed batch to the component.
     fn flush(&mut self) -> Result<()> {
+        if let Some(table) = &mut self.table {
+            let config = self.plan.config;
+            table
+                .update(&mut self.guest, &self.pending, |guest, _| guest.create(config))
+                .context("the sketch component rejected a batch")?;
+            self.pending.clear();
+        }
         for group in &mut self.groups {
             if group.batch.is_empty() {
                 continue;
@@ -642,12 +673,21 @@ impl<'p> Worker<'p> {
     fn finish(mut self) -> Result<WorkerOutput> {
         self.flush()?;
         let mut snapshots = Vec::new();
-        for group in self.groups {
+        for group in &self.groups {
             let snapshot = self.guest.export_snapshot(&group.summary).context("failed to export a snapshot from the sketch component")?;
-            let key = if self.plan.spec.dimension.is_some() && self.plan.value.is_none() { Some(group.key) } else { None };
-            snapshots.push((key, snapshot));
+            let weight = self.guest.total_weight(&group.summary)?;
+            snapshots.push(CountedGroup { key: None, snapshot, weight, missed: 0 });
         }
-        Ok(WorkerOutput { snapshots, stats: self.stats })
+
+        let mut untracked = 0;
+        if let Some(table) = &self.table {
+            for (value, tracked) in table.tracked() {
+                let snapshot = self.guest.export_snapshot(&tracked.summary).context("failed to export a snapshot from the sketch component")?;
+                snapshots.push(CountedGroup { key: Some(value.clone()), snapshot, weight: tracked.weight, missed: tracked.missed });
+            }
+            untracked = table.untracked_weight();
+        }
+        Ok(WorkerOutput { snapshots, untracked, stats: self.stats })
     }
 }
 
@@ -669,7 +709,11 @@ struct GroupReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     dimension_value: Option<String>,
     rows: Vec<ReportRow>,
+    /// Weight counted in the group's summary.
     total: u64,
+    /// Upper bound on the weight of the value's events that its summary lacks; included in
+    /// every row's upper bound.
+    missed_weight: u64,
     distinct_estimate: f64,
     maximum_error: u64,
 }
@@ -703,7 +747,8 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
     let mut guest = runner.instantiate()?;
     let mut groups = Vec::new();
 
-    for (key, snapshots) in &counted.groups {
+    for group in &counted.groups {
+        let (key, snapshots) = (&group.key, &group.snapshots);
         let started = Instant::now();
 
         // NOTE: the largest snapshot is imported first because the core's merge inserts the
@@ -720,10 +765,12 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
         tracing::debug!(bytes = first.len(), elapsed_ms = started.elapsed().as_millis() as u64, "merged the worker snapshots");
 
         let rows = guest.top_k(&summary, plan.k, plan.error_type)?;
+        let missed = group.missed;
         groups.push(GroupReport {
             dimension_value: key.as_ref().map(|key| String::from_utf8_lossy(key).into_owned()),
-            rows: rows.into_iter().enumerate().map(|(index, row)| report_row(index + 1, row)).collect(),
+            rows: rows.into_iter().enumerate().map(|(index, row)| report_row(index + 1, row, missed)).collect(),
             total: guest.total_weight(&summary)?,
+            missed_weight: missed,
             distinct_estimate: guest.distinct(&summary)?,
             maximum_error: guest.maximum_error(&summary)?,
         });
@@ -732,7 +779,7 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
     // Dimension values with the most events first.
     groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.dimension_value.cmp(&b.dimension_value)));
     if groups.is_empty() && plan.spec.dimension.is_none() {
-        groups.push(GroupReport { dimension_value: None, rows: Vec::new(), total: 0, distinct_estimate: 0.0, maximum_error: 0 });
+        groups.push(GroupReport { dimension_value: None, rows: Vec::new(), total: 0, missed_weight: 0, distinct_estimate: 0.0, maximum_error: 0 });
     }
 
     let stats = counted.stats;
@@ -764,7 +811,9 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
     })
 }
 
-fn report_row(rank: usize, row: OwnedRow) -> ReportRow {
+/// Builds a printed row; `missed` is the weight of the group's events that its summary lacks,
+/// added to the upper bound.
+fn report_row(rank: usize, row: OwnedRow, missed: u64) -> ReportRow {
     let (item, item_hex) = match String::from_utf8(row.item) {
         Ok(text) => (text, None),
         Err(error) => {
@@ -773,7 +822,8 @@ fn report_row(rank: usize, row: OwnedRow) -> ReportRow {
             (String::from_utf8_lossy(&bytes).into_owned(), Some(hex))
         }
     };
-    ReportRow { rank, item, item_hex, estimate: row.estimate, lower_bound: row.lower_bound, upper_bound: row.upper_bound }
+    let upper_bound = row.upper_bound.saturating_add(missed);
+    ReportRow { rank, item, item_hex, estimate: row.estimate, lower_bound: row.lower_bound, upper_bound }
 }
 
 fn print_table(out: &mut impl Write, report: &Report) -> io::Result<()> {
@@ -796,6 +846,9 @@ fn print_table(out: &mut impl Write, report: &Report) -> io::Result<()> {
             "total {}  distinct ~{:.0}  maximum error {}",
             group.total, group.distinct_estimate, group.maximum_error
         )?;
+        if group.missed_weight > 0 {
+            writeln!(out, "up to {} more events of this value were counted before it got its own summary; the upper bounds include them", group.missed_weight)?;
+        }
     }
     writeln!(
         out,
@@ -805,9 +858,8 @@ fn print_table(out: &mut impl Write, report: &Report) -> io::Result<()> {
     if report.other_dimension_events > 0 {
         writeln!(
             out,
-            "{} events of dimension values past --max-dimension-values {} were not counted",
-            report.other_dimension_events,
-            report.groups.len()
+            "{} events are in no printed value's summary: their values were not among the most frequent (raise --max-dimension-values to track more)",
+            report.other_dimension_events
         )?;
     }
     Ok(())

@@ -51,7 +51,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub dimension: Option<String>,
 
-    /// Maximum dimension values with their own summary per pane (count). Default: 64.
+    /// Maximum dimension values with their own summary per pane and per rollup (count): the
+    /// most frequent ones by a sketch of the dimension values. Events of other values raise the
+    /// upper bounds of per-value answers instead. Default: 64.
     #[arg(long)]
     pub max_dimension_values: Option<usize>,
 

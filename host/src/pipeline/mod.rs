@@ -8,9 +8,11 @@
 
 mod query;
 mod unit;
+mod values;
 
 pub use query::{Answer, AnswerRow, QueryEngine, QueryError, Target};
-pub use unit::{UnitData, UnitDecodeError};
+pub use unit::{UnitData, UnitDecodeError, ValueData};
+pub use values::{TrackedValue, UpdateOutcome, ValueBatch, ValueTable};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -33,8 +35,9 @@ pub struct PipelineConfig {
     pub window: WindowConfig,
     /// Name of the dimension field, when top-K per dimension value is wanted.
     pub dimension: Option<String>,
-    /// Maximum number of dimension values with their own summary in one pane. Events of
-    /// further values count in the pane's summary and in its untracked weight only.
+    /// Maximum number of dimension values with their own summary in one pane or rollup. The
+    /// most frequent values by the pane's sketch of dimension values get them; events of other
+    /// values count in the pane's summary and in its untracked weight only.
     pub max_dimension_values: usize,
 }
 
@@ -63,8 +66,12 @@ pub struct Counters {
     pub too_late_events: u64,
     /// Lines not counted, by reason.
     pub malformed: BTreeMap<String, u64>,
-    /// Events whose dimension value had no summary of its own in its pane.
+    /// Events counted in no dimension value's summary of their pane: their value was not
+    /// tracked, or it was evicted later for a more frequent one.
     pub untracked_dimension_events: u64,
+    /// Dimension values evicted from a pane's table for more frequent ones.
+    #[serde(default)]
+    pub evicted_dimension_values: u64,
 }
 
 /// Events read from one source: items, optional dimension values and event times, in order.
@@ -139,9 +146,8 @@ pub enum PipelineError {
 
 struct OpenPane {
     summary: GuestSummary,
-    dimension_values: Option<GuestSummary>,
-    by_value: HashMap<Vec<u8>, GuestSummary>,
-    untracked_weight: u64,
+    /// Per-value summaries, when a dimension is configured.
+    values: Option<ValueTable>,
     late_events: u64,
     /// The last export, while no event has been added since.
     exported: Option<Arc<UnitData>>,
@@ -151,11 +157,8 @@ struct OpenPane {
 #[derive(Default)]
 struct PaneBatch {
     items: PackedBatch,
-    values: PackedBatch,
-    /// Items per dimension value, in the order the values first appear, so admission of values
-    /// to their own summaries follows arrival order.
-    by_value: Vec<(Vec<u8>, PackedBatch)>,
-    value_index: HashMap<Vec<u8>, usize>,
+    /// Items grouped by dimension value, when a dimension is configured.
+    values: ValueBatch,
     late: u64,
 }
 
@@ -267,19 +270,33 @@ impl Pipeline {
 
     fn import_open(&mut self, unit: &UnitData) -> Result<OpenPane, GuestError> {
         let summary = self.guest.import_snapshot(&unit.snapshot)?;
-        let dimension_values = match &unit.dimension_values {
-            Some(bytes) => Some(self.guest.import_snapshot(bytes)?),
+        let values = match &unit.dimension_values {
+            Some(bytes) => {
+                let values = self.guest.import_snapshot(bytes)?;
+                let mut tracked = HashMap::new();
+                for (value, data) in &unit.by_value {
+                    let summary = self.guest.import_snapshot(&data.snapshot)?;
+                    tracked.insert(
+                        value.clone(),
+                        TrackedValue {
+                            summary,
+                            weight: data.weight,
+                            missed: data.missed,
+                        },
+                    );
+                }
+                Some(ValueTable::from_parts(
+                    values,
+                    tracked,
+                    unit.untracked_weight,
+                    self.config.max_dimension_values,
+                ))
+            }
             None => None,
         };
-        let mut by_value = HashMap::new();
-        for (value, bytes) in &unit.by_value {
-            by_value.insert(value.clone(), self.guest.import_snapshot(bytes)?);
-        }
         Ok(OpenPane {
             summary,
-            dimension_values,
-            by_value,
-            untracked_weight: unit.untracked_weight,
+            values,
             late_events: unit.late_events,
             exported: None,
         })
@@ -352,18 +369,7 @@ impl Pipeline {
             push(&mut target.items, item)?;
             if let Some(dimensions) = &batch.dimensions {
                 let value = dimensions.item(index).unwrap_or_default();
-                push(&mut target.values, value)?;
-                let position = match target.value_index.get(value) {
-                    Some(position) => *position,
-                    None => {
-                        target.by_value.push((value.to_vec(), PackedBatch::new()));
-                        target
-                            .value_index
-                            .insert(value.to_vec(), target.by_value.len() - 1);
-                        target.by_value.len() - 1
-                    }
-                };
-                push(&mut target.by_value[position].1, item)?;
+                target.values.push(value, item)?;
             }
         }
 
@@ -378,9 +384,12 @@ impl Pipeline {
             let pane = self.create_pane(start)?;
             self.open.insert(start, pane);
         }
-        let max_values = self.config.max_dimension_values;
-        let dimension_name = self.config.dimension.clone();
+        let dimension_name = self.config.dimension.clone().unwrap_or_default();
         let sketch = self.config.sketch;
+        let window = Window {
+            start,
+            end: start + self.config.window.pane_ms,
+        };
         let guest = &mut self.guest;
         let pane = self.open.get_mut(&start).expect("pane was just created");
 
@@ -389,36 +398,22 @@ impl Pipeline {
         pane.late_events += batch.late;
         pane.exported = None;
 
-        if let Some(values_summary) = &pane.dimension_values {
-            guest.update_batch(values_summary, &batch.values)?;
-        }
-        for (value, items) in batch.by_value {
-            if let Some(summary) = pane.by_value.get(&value) {
-                guest.update_batch(summary, &items)?;
-            } else if pane.by_value.len() < max_values {
-                // NOTE: values are admitted first come, first served within a pane, not by
-                // their rank in the dimension-values sketch. A frequent value that first appears
-                // after `max_values` others keeps correct bounds (its upper bounds include the
-                // pane's untracked weight) but loses precision in that pane.
+        if let Some(values) = &mut pane.values {
+            let outcome = values.update(guest, &batch.values, |guest, value| {
                 let summary = guest.create(sketch)?;
                 let metadata = Metadata {
-                    window: Some(Window {
-                        start,
-                        end: start + self.config.window.pane_ms,
-                    }),
+                    window: Some(window),
                     dimension: Some(Dimension {
-                        name: dimension_name.clone().unwrap_or_default().into_bytes(),
-                        value: value.clone(),
+                        name: dimension_name.clone().into_bytes(),
+                        value: value.to_vec(),
                     }),
                     ..Metadata::default()
                 };
                 guest.set_metadata(&summary, &metadata)?;
-                guest.update_batch(&summary, &items)?;
-                pane.by_value.insert(value, summary);
-            } else {
-                pane.untracked_weight += items.len() as u64;
-                self.counters.untracked_dimension_events += items.len() as u64;
-            }
+                Ok(summary)
+            })?;
+            self.counters.untracked_dimension_events += outcome.untracked;
+            self.counters.evicted_dimension_values += outcome.evicted;
         }
         Ok(())
     }
@@ -433,15 +428,17 @@ impl Pipeline {
             ..Metadata::default()
         };
         self.guest.set_metadata(&summary, &metadata)?;
-        let dimension_values = match self.config.dimension {
-            Some(_) => Some(self.guest.create(self.config.sketch)?),
+        let values = match self.config.dimension {
+            Some(_) => Some(ValueTable::new(
+                &mut self.guest,
+                self.config.sketch,
+                self.config.max_dimension_values,
+            )?),
             None => None,
         };
         Ok(OpenPane {
             summary,
-            dimension_values,
-            by_value: HashMap::new(),
-            untracked_weight: 0,
+            values,
             late_events: 0,
             exported: None,
         })
@@ -541,11 +538,8 @@ impl Pipeline {
 
     fn free_pane(&mut self, pane: OpenPane) -> Result<(), GuestError> {
         self.guest.drop_summary(pane.summary)?;
-        if let Some(values) = pane.dimension_values {
-            self.guest.drop_summary(values)?;
-        }
-        for (_, summary) in pane.by_value {
-            self.guest.drop_summary(summary)?;
+        if let Some(values) = pane.values {
+            values.free(&mut self.guest)?;
         }
         Ok(())
     }
@@ -574,7 +568,6 @@ impl Pipeline {
             Some(_) => Some(self.guest.create(self.config.sketch)?),
             None => None,
         };
-        let mut by_value: BTreeMap<Vec<u8>, GuestSummary> = BTreeMap::new();
         let mut untracked_weight = 0u64;
         let mut late_events = 0u64;
         for unit in &children {
@@ -582,19 +575,41 @@ impl Pipeline {
             if let (Some(values), Some(bytes)) = (&values, &unit.dimension_values) {
                 self.guest.merge_snapshot(values, bytes)?;
             }
-            for (value, bytes) in &unit.by_value {
-                let target = match by_value.get(value) {
-                    Some(target) => *target,
-                    None => {
-                        let target = self.guest.create(self.config.sketch)?;
-                        by_value.insert(value.clone(), target);
-                        target
-                    }
-                };
-                self.guest.merge_snapshot(&target, bytes)?;
-            }
             untracked_weight = untracked_weight.saturating_add(unit.untracked_weight);
             late_events = late_events.saturating_add(unit.late_events);
+        }
+
+        // The rollup keeps at most `max_dimension_values` values too: those ranked highest by
+        // the merged sketch of dimension values. A kept value lacks, in each child, its missed
+        // weight there or the child's whole untracked weight; a dropped value's counted weight
+        // joins the rollup's untracked weight.
+        let kept = match &values {
+            Some(values) => self.rollup_values(values, &children)?,
+            None => BTreeSet::new(),
+        };
+        let mut by_value: BTreeMap<Vec<u8>, (GuestSummary, u64, u64)> = BTreeMap::new();
+        for value in &kept {
+            let target = self.guest.create(self.config.sketch)?;
+            let mut weight = 0u64;
+            let mut missed = 0u64;
+            for unit in &children {
+                match unit.by_value.get(value) {
+                    Some(data) => {
+                        self.guest.merge_snapshot(&target, &data.snapshot)?;
+                        weight = weight.saturating_add(data.weight);
+                        missed = missed.saturating_add(data.missed);
+                    }
+                    None => missed = missed.saturating_add(unit.untracked_weight),
+                }
+            }
+            by_value.insert(value.clone(), (target, weight, missed));
+        }
+        for unit in &children {
+            for (value, data) in &unit.by_value {
+                if !kept.contains(value) {
+                    untracked_weight = untracked_weight.saturating_add(data.weight);
+                }
+            }
         }
 
         let mut metadata = self.guest.metadata(&summary)?;
@@ -619,8 +634,13 @@ impl Pipeline {
             None => None,
         };
         let mut exported_values = BTreeMap::new();
-        for (value, target) in by_value {
-            exported_values.insert(value, self.guest.export_snapshot(&target)?.into());
+        for (value, (target, weight, missed)) in by_value {
+            let data = ValueData {
+                snapshot: self.guest.export_snapshot(&target)?.into(),
+                weight,
+                missed,
+            };
+            exported_values.insert(value, data);
             self.guest.drop_summary(target)?;
         }
 
@@ -639,6 +659,36 @@ impl Pipeline {
         self.closed.insert(key, Arc::new(unit));
         self.dirty.insert(key);
         Ok(())
+    }
+
+    /// Returns the values a rollup of `children` tracks: every value tracked in a child while
+    /// they are at most `max_dimension_values`, else the highest by their estimate in the merged
+    /// sketch of dimension values `values` (ties by value bytes, for a stable choice).
+    fn rollup_values(
+        &mut self,
+        values: &GuestSummary,
+        children: &[Arc<UnitData>],
+    ) -> Result<BTreeSet<Vec<u8>>, GuestError> {
+        let candidates: BTreeSet<&Vec<u8>> = children
+            .iter()
+            .flat_map(|unit| unit.by_value.keys())
+            .collect();
+        let max_values = self.config.max_dimension_values;
+        if candidates.len() <= max_values {
+            return Ok(candidates.into_iter().cloned().collect());
+        }
+
+        let mut ranked = Vec::with_capacity(candidates.len());
+        for value in candidates {
+            let estimate = self.guest.estimate(values, value)?.estimate;
+            ranked.push((std::cmp::Reverse(estimate), value));
+        }
+        ranked.sort_unstable();
+        Ok(ranked
+            .into_iter()
+            .take(max_values)
+            .map(|(_, value)| value.clone())
+            .collect())
     }
 
     /// Exports an open pane (reusing the last export when nothing was added since).
@@ -660,13 +710,20 @@ impl Pipeline {
         let snapshot: Arc<[u8]> = guest.export_snapshot(&pane.summary)?.into();
         let total_weight = guest.total_weight(&pane.summary)?;
         let maximum_error = guest.maximum_error(&pane.summary)?;
-        let dimension_values = match &pane.dimension_values {
-            Some(values) => Some(guest.export_snapshot(values)?.into()),
-            None => None,
-        };
+        let mut dimension_values = None;
         let mut by_value = BTreeMap::new();
-        for (value, summary) in &pane.by_value {
-            by_value.insert(value.clone(), Arc::from(guest.export_snapshot(summary)?));
+        let mut untracked_weight = 0;
+        if let Some(values) = &pane.values {
+            dimension_values = Some(guest.export_snapshot(values.values_summary())?.into());
+            for (value, tracked) in values.tracked() {
+                let data = ValueData {
+                    snapshot: guest.export_snapshot(&tracked.summary)?.into(),
+                    weight: tracked.weight,
+                    missed: tracked.missed,
+                };
+                by_value.insert(value.clone(), data);
+            }
+            untracked_weight = values.untracked_weight();
         }
 
         let unit = Arc::new(UnitData {
@@ -680,7 +737,7 @@ impl Pipeline {
             maximum_error,
             dimension_values,
             by_value,
-            untracked_weight: pane.untracked_weight,
+            untracked_weight,
             late_events: pane.late_events,
         });
         pane.exported = Some(unit.clone());

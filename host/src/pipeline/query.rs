@@ -54,8 +54,8 @@ pub struct Answer {
     pub total_weight: u64,
     /// Maximum error of the merged summary: the sum of the units' maximum errors at most.
     pub maximum_error: u64,
-    /// Weight of events whose dimension value had no summary in a merged unit; added to every
-    /// upper bound of a per-value query.
+    /// For a per-value query, an upper bound on the weight of the value's events that the merged
+    /// snapshots lack (untracked or missed in some unit); added to every upper bound.
     pub untracked_weight: u64,
     /// Estimated distinct items.
     pub distinct: f64,
@@ -184,12 +184,13 @@ fn merge_and_answer(
             Target::All => Some(&unit.snapshot),
             Target::DimensionValues => unit.dimension_values.as_ref(),
             Target::Value(value) => {
-                let bytes = unit.by_value.get(value);
-                if bytes.is_none() {
-                    answer.untracked_weight = answer
-                        .untracked_weight
-                        .saturating_add(unit.untracked_weight);
-                }
+                // What the value's snapshot lacks in this unit: its missed weight, or all of
+                // the unit's untracked weight when the value has no snapshot there.
+                let (bytes, lacking) = match unit.by_value.get(value) {
+                    Some(data) => (Some(&data.snapshot), data.missed),
+                    None => (None, unit.untracked_weight),
+                };
+                answer.untracked_weight = answer.untracked_weight.saturating_add(lacking);
                 bytes
             }
         };

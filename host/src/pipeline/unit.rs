@@ -23,13 +23,27 @@ pub struct UnitData {
     pub maximum_error: u64,
     /// Snapshot of the summary of dimension values, when a dimension is configured.
     pub dimension_values: Option<Arc<[u8]>>,
-    /// Snapshot per tracked dimension value.
-    pub by_value: BTreeMap<Vec<u8>, Arc<[u8]>>,
-    /// Weight of events whose dimension value was not tracked (more distinct values than the
-    /// configured maximum). Any untracked value's count in this unit is at most this.
+    /// Per tracked dimension value: its snapshot and the weight its snapshot lacks.
+    pub by_value: BTreeMap<Vec<u8>, ValueData>,
+    /// Weight of events counted in no value's snapshot (more distinct values than the
+    /// configured maximum, or values evicted for more frequent ones). Any value's events that
+    /// its snapshot lacks weigh at most this.
     pub untracked_weight: u64,
     /// Events counted in the unit after the watermark had passed them.
     pub late_events: u64,
+}
+
+/// The exported summary of one dimension value in a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueData {
+    /// Snapshot of the value's events that were counted for it.
+    pub snapshot: Arc<[u8]>,
+    /// Weight counted in `snapshot`.
+    pub weight: u64,
+    /// Upper bound on the weight of the value's events in the unit that `snapshot` lacks
+    /// (events before the value was admitted, or in child units where it was not tracked).
+    /// Queries for the value add it to every upper bound.
+    pub missed: u64,
 }
 
 /// A failure to decode stored unit bytes.
@@ -42,7 +56,8 @@ pub struct UnitDecodeError {
     pub message: String,
 }
 
-const UNIT_FORMAT: u8 = 1;
+/// Format 2 stores each value's counted and missed weight; format 1 stored only its snapshot.
+const UNIT_FORMAT: u8 = 2;
 
 impl UnitData {
     /// Encodes the unit for the state store: a format byte, flags, counters and
@@ -64,9 +79,11 @@ impl UnitData {
             put_bytes(&mut out, values);
         }
         out.extend_from_slice(&(self.by_value.len() as u32).to_le_bytes());
-        for (value, snapshot) in &self.by_value {
+        for (value, data) in &self.by_value {
             put_bytes(&mut out, value);
-            put_bytes(&mut out, snapshot);
+            put_bytes(&mut out, &data.snapshot);
+            out.extend_from_slice(&data.weight.to_le_bytes());
+            out.extend_from_slice(&data.missed.to_le_bytes());
         }
         out
     }
@@ -84,7 +101,7 @@ impl UnitData {
         let mut reader = Reader { bytes, position: 0 };
 
         let format = reader.u8().ok_or_else(|| error("empty record"))?;
-        if format != UNIT_FORMAT {
+        if format != UNIT_FORMAT && format != 1 {
             return Err(error(&format!(
                 "unknown record format {format}, expected {UNIT_FORMAT}"
             )));
@@ -114,7 +131,23 @@ impl UnitData {
             let snapshot = reader
                 .bytes()
                 .ok_or_else(|| error("truncated dimension snapshot"))?;
-            by_value.insert(value.to_vec(), Arc::from(snapshot));
+            let (weight, missed) = if format == 1 {
+                // Format 1 did not record them; the unit's untracked weight bounds what the
+                // snapshot lacks, and the counted weight only ranks values.
+                (0, counters[2])
+            } else {
+                let weight = reader.u64().ok_or_else(|| error("truncated value weight"))?;
+                let missed = reader.u64().ok_or_else(|| error("truncated missed weight"))?;
+                (weight, missed)
+            };
+            by_value.insert(
+                value.to_vec(),
+                ValueData {
+                    snapshot: Arc::from(snapshot),
+                    weight,
+                    missed,
+                },
+            );
         }
         if reader.position != bytes.len() {
             return Err(error("trailing bytes"));
@@ -182,7 +215,14 @@ mod tests {
             start: 3_600_000,
         };
         let mut by_value = BTreeMap::new();
-        by_value.insert(b"404".to_vec(), Arc::from(&b"snap-404"[..]));
+        by_value.insert(
+            b"404".to_vec(),
+            ValueData {
+                snapshot: Arc::from(&b"snap-404"[..]),
+                weight: 5,
+                missed: 1,
+            },
+        );
         let unit = UnitData {
             key,
             closed: true,
