@@ -208,3 +208,26 @@ fn random_stream_keeps_every_bound() {
         assert_eq!(unit.untracked_weight, other.untracked_weight, "{key:?} untracked weight");
     }
 }
+
+#[test]
+fn value_evicted_in_its_admitting_batch() {
+    let runner = runner();
+    let mut pipeline = Pipeline::new(&runner, config(1)).unwrap();
+
+    // One batch: 200 takes the only place, then 404 with 5 events replaces it.
+    let mut events = vec![(1_000, "200".to_string(), "/a".to_string())];
+    events.extend((0..5).map(|index| (1_001 + index, "404".to_string(), "/b".to_string())));
+    pipeline.ingest(&batch(&events)).unwrap();
+
+    let units: Vec<Arc<UnitData>> = pipeline.export().unwrap().into_values().collect();
+    let keys: Vec<&Vec<u8>> = units[0].by_value.keys().collect();
+    assert_eq!(keys, [&b"404".to_vec()]);
+    assert_eq!(units[0].untracked_weight, 1);
+    assert_eq!(units[0].by_value[b"404".as_slice()].weight, 5);
+
+    let engine = QueryEngine::new(runner.clone(), config(1).sketch);
+    let evicted = engine.frequency(&units, Target::Value(b"200"), b"/a").unwrap().estimate.unwrap();
+    assert_eq!((evicted.lower_bound, evicted.upper_bound), (0, 1), "true count 1");
+    let kept = engine.frequency(&units, Target::Value(b"404"), b"/b").unwrap().estimate.unwrap();
+    assert_eq!((kept.lower_bound, kept.upper_bound), (5, 5));
+}

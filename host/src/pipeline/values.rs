@@ -7,6 +7,9 @@
 //! untracked weight while it is not. Queries add that weight to every upper bound.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use topk_sketch::{Config, ErrorType};
 
@@ -25,13 +28,33 @@ pub struct TrackedValue {
 }
 
 /// Events of one batch grouped by dimension value, in the order the values first appear.
-#[derive(Debug, Default)]
+///
+/// Groups are found through a hash table of group numbers that compares against the values
+/// already stored, so a batch with many distinct values allocates nothing per value.
+#[derive(Default)]
 pub struct ValueBatch {
     /// Every event's dimension value, for the sketch of the values.
     values: PackedBatch,
-    /// Items per value.
-    groups: Vec<(Vec<u8>, PackedBatch)>,
-    index: HashMap<Vec<u8>, usize>,
+    /// Every event's item.
+    items: PackedBatch,
+    /// Every event's group.
+    group_of: Vec<u32>,
+    /// Per group: the index of its first event, whose value is the group's value.
+    first_event: Vec<u32>,
+    /// Per group: its number of events.
+    counts: Vec<u64>,
+    index: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+}
+
+impl std::fmt::Debug for ValueBatch {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ValueBatch")
+            .field("events", &self.group_of.len())
+            .field("groups", &self.first_event.len())
+            .finish()
+    }
 }
 
 impl ValueBatch {
@@ -41,29 +64,63 @@ impl ValueBatch {
     ///
     /// [`GuestError::Rejected`] when a packed buffer is full (over 4 GiB of items).
     pub fn push(&mut self, value: &[u8], item: &[u8]) -> Result<(), GuestError> {
+        let event = u32::try_from(self.group_of.len()).map_err(|_| GuestError::Rejected {
+            kind: "invalid-parameter",
+            message: "over 2^32 events in one batch; send smaller batches".into(),
+        })?;
         push(&mut self.values, value)?;
-        let position = match self.index.get(value) {
-            Some(position) => *position,
+        push(&mut self.items, item)?;
+
+        let hash = self.hasher.hash_one(value);
+        let found = {
+            let (values, first_event) = (&self.values, &self.first_event);
+            self.index
+                .find(hash, |group| values.item(first_event_of(first_event, *group)) == Some(value))
+                .copied()
+        };
+        let group = match found {
+            Some(group) => group,
             None => {
-                self.groups.push((value.to_vec(), PackedBatch::new()));
-                self.index.insert(value.to_vec(), self.groups.len() - 1);
-                self.groups.len() - 1
+                let group = self.first_event.len() as u32;
+                self.first_event.push(event);
+                self.counts.push(0);
+                let (values, first_event, hasher) = (&self.values, &self.first_event, &self.hasher);
+                self.index.insert_unique(hash, group, |group| {
+                    hasher.hash_one(values.item(first_event_of(first_event, *group)).unwrap_or_default())
+                });
+                group
             }
         };
-        push(&mut self.groups[position].1, item)
+        self.group_of.push(group);
+        self.counts[group as usize] += 1;
+        Ok(())
     }
 
     /// Returns true when no event was added.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.group_of.is_empty()
     }
 
-    /// Removes every event, keeping the buffers of the values column.
+    /// Removes every event, keeping the buffers.
     pub fn clear(&mut self) {
         self.values.clear();
-        self.groups.clear();
+        self.items.clear();
+        self.group_of.clear();
+        self.first_event.clear();
+        self.counts.clear();
         self.index.clear();
     }
+
+    /// Returns the value of `group`.
+    fn value(&self, group: usize) -> &[u8] {
+        self.values
+            .item(self.first_event[group] as usize)
+            .unwrap_or_default()
+    }
+}
+
+fn first_event_of(first_event: &[u32], group: u32) -> usize {
+    first_event[group as usize] as usize
 }
 
 /// The changes that [`ValueTable::update`] made to the table.
@@ -154,14 +211,19 @@ impl ValueTable {
         }
         guest.update_batch(&self.values, &batch.values)?;
 
+        // Group by group in arrival order, decide which values are counted and add their weights.
+        // Then route the events of counted values into one packed batch per value.
+        let mut counted: Vec<Option<usize>> = vec![None; batch.counts.len()];
+        let mut targets: Vec<(Vec<u8>, PackedBatch)> = Vec::new();
         // The value sketch's top values: fetched by the first value that meets a full table,
         // then reused for the rest of the batch.
         let mut top: Option<HashMap<Vec<u8>, (u64, u64)>> = None;
-        for (value, items) in &batch.groups {
-            let weight = items.total_weight();
+        for (group, weight) in batch.counts.iter().enumerate() {
+            let value = batch.value(group);
             if let Some(tracked) = self.tracked.get_mut(value) {
-                guest.update_batch(&tracked.summary, items)?;
-                tracked.weight = tracked.weight.saturating_add(weight);
+                tracked.weight = tracked.weight.saturating_add(*weight);
+                counted[group] = Some(targets.len());
+                targets.push((value.to_vec(), PackedBatch::new()));
                 continue;
             }
 
@@ -171,8 +233,8 @@ impl ValueTable {
                     None => top.insert(self.top_values(guest)?),
                 };
                 if !self.make_room(guest, value, top, &mut outcome)? {
-                    self.untracked_weight = self.untracked_weight.saturating_add(weight);
-                    outcome.untracked = outcome.untracked.saturating_add(weight);
+                    self.untracked_weight = self.untracked_weight.saturating_add(*weight);
+                    outcome.untracked = outcome.untracked.saturating_add(*weight);
                     continue;
                 }
             }
@@ -186,19 +248,33 @@ impl ValueTable {
                     Some((_, upper)) => *upper,
                     None => guest.estimate(&self.values, value)?.upper_bound,
                 };
-                upper.saturating_sub(weight).min(self.untracked_weight)
+                upper.saturating_sub(*weight).min(self.untracked_weight)
             };
             let summary = create(guest, value)?;
-            guest.update_batch(&summary, items)?;
             self.tracked.insert(
-                value.clone(),
+                value.to_vec(),
                 TrackedValue {
                     summary,
-                    weight,
+                    weight: *weight,
                     missed,
                 },
             );
             outcome.admitted += 1;
+            counted[group] = Some(targets.len());
+            targets.push((value.to_vec(), PackedBatch::new()));
+        }
+
+        for (event, group) in batch.group_of.iter().enumerate() {
+            if let Some(target) = counted[*group as usize] {
+                push(&mut targets[target].1, batch.items.item(event).unwrap_or_default())?;
+            }
+        }
+        // A value evicted later in this batch is skipped: its weight, this batch's included,
+        // is already in the untracked weight.
+        for (value, items) in &targets {
+            if let Some(tracked) = self.tracked.get(value) {
+                guest.update_batch(&tracked.summary, items)?;
+            }
         }
         Ok(outcome)
     }
