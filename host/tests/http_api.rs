@@ -454,4 +454,6 @@ fn frequent_dimension_value_replaces_rare_one() {
     let (_, windows) = server.get("/api/v1/windows");
     assert_eq!(windows["counters"]["evicted_dimension_values"], 1, "{windows}");
     assert_eq!(windows["counters"]["untracked_dimension_events"], 1, "{windows}");
+    let (_, metrics) = server.get_text("/metrics");
+    assert!(metrics.contains("topk_evicted_dimension_values 1"), "{metrics}");
 }

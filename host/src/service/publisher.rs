@@ -211,6 +211,10 @@ fn record_gauges(published: &Published) {
     metrics::gauge!("topk_events_counted").set(published.counters.events as f64);
     metrics::gauge!("topk_late_events").set(published.counters.late_events as f64);
     metrics::gauge!("topk_too_late_events").set(published.counters.too_late_events as f64);
+    metrics::gauge!("topk_untracked_dimension_events")
+        .set(published.counters.untracked_dimension_events as f64);
+    metrics::gauge!("topk_evicted_dimension_values")
+        .set(published.counters.evicted_dimension_values as f64);
     if let Some(watermark) = published.watermark {
         metrics::gauge!("topk_watermark_seconds").set(watermark as f64 / 1000.0);
     }
