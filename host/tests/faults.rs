@@ -104,6 +104,14 @@ fn late_and_malformed_events_are_counted() {
             "dead-letter file lacks {reason}: {reasons:?}"
         );
     }
+    // `not json` is line 103 of the input: 100 events, the late and the too-late one first.
+    let malformed: serde_json::Value = letters
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|record| record["reason"] == "malformed")
+        .unwrap();
+    assert_eq!(malformed["line_number"], 103, "{malformed}");
+    assert_eq!(malformed["line"], "not json", "{malformed}");
 }
 
 #[test]

@@ -253,6 +253,36 @@ fn combined_bad_lines() {
 }
 
 #[test]
+fn combined_shape_checked_for_every_field() {
+    let fields = [
+        "ip", "ident", "user", "time", "request", "method", "path", "protocol", "status", "bytes", "referrer", "user_agent",
+    ];
+    let garbage: [&[u8]; 6] = [
+        b"hello world",
+        b"1.2.3.4 - -",
+        b"1.2.3.4 - - [17/May/2015:10:05:03 +0000]",
+        b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\"",
+        b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\" OK 12 \"-\" \"curl\"",
+        b"1.2.3.4 - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\" 200 twelve \"-\" \"curl\"",
+    ];
+    for line in garbage {
+        for field in fields {
+            let spec = FormatSpec::new(Format::Combined, field);
+            assert_eq!(reason(&spec, &[], line), Reason::Malformed, "field {field}, line {:?}", String::from_utf8_lossy(line));
+        }
+    }
+
+    // Text after the user agent (extra fields that servers append) is still a combined line.
+    let extended = format!("{APACHE} 0.012 \"10.0.0.9\"");
+    assert_eq!(one(&FormatSpec::new(Format::Combined, "ip"), &[], &extended).item, "83.149.9.216");
+
+    // A line cut off inside the user agent counts for every field; the user agent is what is left.
+    let cut = r#"1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 12 "-" "Mozilla/5.0 (compatible"#;
+    assert_eq!(one(&FormatSpec::new(Format::Combined, "ip"), &[], cut).item, "1.2.3.4");
+    assert_eq!(one(&FormatSpec::new(Format::Combined, "user_agent"), &[], cut).item, "Mozilla/5.0 (compatible");
+}
+
+#[test]
 fn combined_unknown_field_names_fields() {
     let error = Extractor::new(&FormatSpec::new(Format::Combined, "cookie")).unwrap_err();
     assert!(error.to_string().contains("`cookie`"), "{error}");
@@ -288,6 +318,21 @@ fn text_rejects_fields_and_bad_regex() {
     let mut spec = FormatSpec::new(Format::Text, "");
     spec.tokenize = Some("(".into());
     assert!(Extractor::new(&spec).unwrap_err().to_string().contains("`(`"));
+}
+
+#[test]
+fn text_rejects_empty_matching_tokenizers() {
+    for pattern in ["", "a*", "x?", r"\b", r"\B", "(?m)^", "$", r"\w*|\s"] {
+        let mut spec = FormatSpec::new(Format::Text, "");
+        spec.tokenize = Some(pattern.into());
+        let error = Extractor::new(&spec).expect_err(pattern).to_string();
+        assert!(error.contains(&format!("invalid --tokenize '{pattern}'")), "{pattern}: {error}");
+        assert!(error.contains("matches the empty string"), "{pattern}: {error}");
+    }
+
+    let mut spec = FormatSpec::new(Format::Text, "");
+    spec.tokenize = Some(r"\b\w+\b".into());
+    assert_eq!(extract(&spec, &[], b"to be").unwrap().0, Outcome::Events(2));
 }
 
 #[test]

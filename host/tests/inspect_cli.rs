@@ -1,7 +1,7 @@
 //! `topk inspect`: decodes snapshot files, merges several, prints a table or JSON, and names a
 //! file that is not a snapshot.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use topk_sketch::snapshot::{self, Window};
 use topk_sketch::{Config, Summary};
@@ -106,4 +106,55 @@ fn inspect_rejects_non_snapshot() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("notes.txt"), "{message}");
     assert!(message.contains("not a valid topk snapshot"), "{message}");
+}
+
+#[test]
+fn inspect_rejects_file_given_twice() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("a.snap");
+    write_snapshot(&path, &[("x", 2)], Window { start: 0, end: 1_000 });
+    let other_spelling = directory.path().join(".").join("a.snap");
+
+    for second in [&path, &other_spelling] {
+        let output = Command::new(env!("CARGO_BIN_EXE_topk"))
+            .arg("inspect")
+            .arg(&path)
+            .arg(second)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{} twice should fail", path.display());
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains(&format!("snapshot file {} is given twice", second.display())), "{message}");
+        assert!(message.contains("pass each file once"), "{message}");
+        assert!(output.stdout.is_empty(), "nothing is printed: {}", String::from_utf8_lossy(&output.stdout));
+    }
+}
+
+#[test]
+fn inspect_closed_stdout_exits_quietly() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("one.snap");
+    write_snapshot(&path, &[("a", 1), ("b", 2)], Window { start: 0, end: 1_000 });
+
+    for json in [false, true] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_topk"));
+        command.arg("inspect");
+        if json {
+            command.arg("--json");
+        }
+        let mut child = command
+            .arg(&path)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closing the only read end before the first write makes every write fail with EPIPE.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "json {json}: {:?}, {stderr}", output.status);
+        assert!(!stderr.contains("Broken pipe"), "json {json}: {stderr}");
+        assert!(!stderr.contains("panicked"), "json {json}: {stderr}");
+    }
 }

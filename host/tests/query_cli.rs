@@ -87,7 +87,8 @@ fn bad_lines_are_counted_not_fatal() {
     assert_eq!(report["time_range_ms"], serde_json::json!([1000, 6000]));
 
     assert!(stderr.contains("5 lines were not counted"), "{stderr}");
-    assert!(stderr.contains(&format!("{}:43: malformed", path.display())), "{stderr}");
+    assert!(stderr.contains(&format!("{}: line 3 (byte 34): malformed", path.display())), "{stderr}");
+    assert_eq!(report["malformed_examples"][0]["location"], serde_json::json!({"line": 3, "byte": 34}));
     assert!(stderr.contains("not json"), "{stderr}");
 }
 
@@ -271,4 +272,33 @@ fn dimension_values_ranked_by_frequency() {
     assert!(missed > 10, "late was admitted after its first 10 events");
     assert_eq!(counted + missed, 100_010);
     assert_eq!(report["other_dimension_events"].as_u64().unwrap(), missed + 40_000);
+}
+
+#[test]
+fn closed_stdout_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut content = String::from("ip\n");
+    for i in 0..1000 {
+        content.push_str(&format!("10.0.0.{}\n", i % 200));
+    }
+    let path = write_file(dir.path(), "ips.csv", content.as_bytes());
+
+    for format in ["--k=100", "--json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_topk"))
+            .args(["query", "--format", "csv", "--item", "ip", format, path.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("failed to run topk");
+        // Closing the only read end before the first write makes every write fail with EPIPE,
+        // as when `head -1` has read its line and exited.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{format}: {:?}, {stderr}", output.status);
+        assert!(!stderr.contains("Broken pipe"), "{format}: {stderr}");
+        assert!(!stderr.contains("error"), "{format}: {stderr}");
+    }
 }

@@ -61,6 +61,9 @@ pub(super) async fn document() -> Json<Value> {
                     "window": {"type": "string"},
                     "window_start": {"type": "string", "format": "date-time"},
                     "window_end": {"type": "string", "format": "date-time"},
+                    "requested_start": {"type": "string", "format": "date-time", "description": "Start of the window as requested, before it was aligned to the stored panes and rollups"},
+                    "requested_end": {"type": "string", "format": "date-time", "description": "End of the window as requested, before it was aligned to the stored panes and rollups"},
+                    "widened": {"type": "boolean", "description": "True when window_start..window_end covers more than requested_start..requested_end: the request was not aligned to panes, or only an hour or day rollup remains of its edges after pane retention, so the counts include events outside the requested window"},
                     "consistency_lag": {"type": "string", "description": "ISO-8601 duration since the oldest event read but not yet visible"},
                     "version": {"type": "integer", "description": "Increases with every published state"},
                     "accuracy": {"type": "object"}

@@ -33,6 +33,8 @@ struct Resolved {
     window: QueryWindow,
     start: i64,
     end: i64,
+    /// The `[start, end)` in ms the client requested, before coverage widened it.
+    requested: (i64, i64),
     units: Vec<Arc<UnitData>>,
 }
 
@@ -122,6 +124,7 @@ fn resolve(
         window,
         start: covered.start,
         end: covered.end,
+        requested: (start, end),
         units,
     })
 }
@@ -214,11 +217,11 @@ pub(super) async fn heavy_hitters(
         }
         _ => None,
     };
-    let (answer, label, start, end) = match cached {
+    let (answer, label, start, end, requested) = match cached {
         Some(cached) => {
             let label = params.get("window").cloned().unwrap_or_else(|| "all".to_string());
             let (start, end) = (cached.start, cached.end);
-            (CachedOrOwned::Cached(cached), label, start, end)
+            (CachedOrOwned::Cached(cached), label, start, end, None)
         }
         None => {
             let resolved = resolve(&state, &published, &params)?;
@@ -232,7 +235,7 @@ pub(super) async fn heavy_hitters(
                 engine.top_k(&units, target(&selection_for_query), k)
             })
             .await?;
-            (CachedOrOwned::Owned(answer), resolved.window.label, resolved.start, resolved.end)
+            (CachedOrOwned::Owned(answer), resolved.window.label, resolved.start, resolved.end, Some(resolved.requested))
         }
     };
     let answer = answer.get();
@@ -255,6 +258,7 @@ pub(super) async fn heavy_hitters(
             answer,
             dimension,
         },
+        requested,
     );
     Ok(Json(respond::Body { rows, metadata }).into_response())
 }
@@ -375,6 +379,7 @@ pub(super) async fn frequency(
             answer: &answer,
             dimension,
         },
+        Some(resolved.requested),
     );
     let rows = vec![respond::row(&row, &last_updated)];
     Ok(Json(respond::Body { rows, metadata }).into_response())

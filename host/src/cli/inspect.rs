@@ -1,8 +1,10 @@
 //! `topk inspect FILE...`: decode snapshot files natively, merge them, print metadata and top-K.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use topk_sketch::snapshot::{self, Metadata};
 use topk_sketch::{ErrorType, Summary};
 
@@ -27,8 +29,11 @@ pub struct InspectArgs {
 ///
 /// # Errors
 ///
-/// A file that cannot be read, is not a valid snapshot, or cannot merge with the others.
+/// A file that cannot be read, is given twice, is not a valid snapshot or cannot merge with the
+/// others. Also a failed write to standard output, such as one to a closed pipe.
 pub fn run(args: InspectArgs) -> Result<()> {
+    reject_repeated_files(&args.files)?;
+
     let mut merged: Option<Summary> = None;
     for path in &args.files {
         let bytes =
@@ -44,6 +49,7 @@ pub fn run(args: InspectArgs) -> Result<()> {
     }
     let summary = merged.expect("clap requires at least one file");
     let rows = summary.top_k(args.k, ErrorType::NoFalseNegatives);
+    let mut out = io::stdout().lock();
 
     if args.json {
         let rows: Vec<_> = rows
@@ -72,32 +78,48 @@ pub fn run(args: InspectArgs) -> Result<()> {
             },
             "rows": rows,
         });
-        println!("{}", serde_json::to_string_pretty(&body)?);
+        serde_json::to_writer_pretty(&mut out, &body)?;
+        writeln!(out)?;
         return Ok(());
     }
 
-    println!("files:          {}", args.files.len());
-    println!("total weight:   {}", summary.total_weight());
-    println!("maximum error:  {}", summary.maximum_error());
-    println!("distinct items: {:.0}", summary.distinct());
-    println!("metadata:       {}", metadata_json(&summary.metadata));
-    println!();
+    writeln!(out, "files:          {}", args.files.len())?;
+    writeln!(out, "total weight:   {}", summary.total_weight())?;
+    writeln!(out, "maximum error:  {}", summary.maximum_error())?;
+    writeln!(out, "distinct items: {:.0}", summary.distinct())?;
+    writeln!(out, "metadata:       {}", metadata_json(&summary.metadata))?;
+    writeln!(out)?;
     let width = rows
         .iter()
         .map(|row| String::from_utf8_lossy(row.item).chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 60);
-    println!(
-        "{:<width$}  {:>12}  {:>12}  {:>12}",
-        "item", "estimate", "lower", "upper"
-    );
+    writeln!(out, "{:<width$}  {:>12}  {:>12}  {:>12}", "item", "estimate", "lower", "upper")?;
     for row in &rows {
         let item: String = String::from_utf8_lossy(row.item).chars().take(60).collect();
-        println!(
-            "{item:<width$}  {:>12}  {:>12}  {:>12}",
-            row.estimate, row.lower_bound, row.upper_bound
-        );
+        writeln!(out, "{item:<width$}  {:>12}  {:>12}  {:>12}", row.estimate, row.lower_bound, row.upper_bound)?;
+    }
+    Ok(())
+}
+
+/// Rejects a snapshot file named twice (also through another spelling of its path, such as
+/// `./a.snap` or a symbolic link), because merging it twice would double its counts.
+fn reject_repeated_files(files: &[PathBuf]) -> Result<()> {
+    let mut seen: HashMap<PathBuf, &Path> = HashMap::new();
+    for path in files {
+        let canonical = std::fs::canonicalize(path).with_context(|| format!("failed to read {}", path.display()))?;
+        if let Some(first) = seen.insert(canonical, path) {
+            let spelled = if first == path.as_path() {
+                String::new()
+            } else {
+                format!(" (also as {})", first.display())
+            };
+            bail!(
+                "snapshot file {} is given twice{spelled}: merging it twice would double its counts; pass each file once",
+                path.display()
+            );
+        }
     }
     Ok(())
 }

@@ -36,18 +36,39 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log.as_deref());
 
-    let result = match cli.command {
-        Command::Run(args) => run::run(*args),
-        Command::Query(args) => query::run(*args),
-        Command::Inspect(args) => inspect::run(args),
+    // `query` and `inspect` print a report, so a reader that closes standard output early
+    // (`| head`) has everything it wants. `run` keeps reporting a broken pipe, because there it
+    // can only come from a socket or a file that failed.
+    let (result, prints_report) = match cli.command {
+        Command::Run(args) => (run::run(*args), false),
+        Command::Query(args) => (query::run(*args), true),
+        Command::Inspect(args) => (inspect::run(args), true),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) if prints_report && is_broken_pipe(&error) => {
+            tracing::debug!("standard output was closed by its reader; stopping");
+            std::process::ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Returns true when `error` or one of its causes is a write to a pipe whose reader has closed
+/// it. The Rust runtime ignores SIGPIPE, so such a write fails with `BrokenPipe` instead of
+/// ending the process.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        let kind = match cause.downcast_ref::<std::io::Error>() {
+            Some(io_error) => Some(io_error.kind()),
+            // serde_json wraps the I/O error of its writer and does not return it as a source.
+            None => cause.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind),
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(filter: Option<&str>) {

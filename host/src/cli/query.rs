@@ -19,7 +19,7 @@ use serde::Serialize;
 use topk_sketch::{Config, ErrorType};
 
 use crate::input::{
-    Extractor, Format, FormatSpec, LineBatch, LineReader, LineStatus, Outcome, ReadOptions, ReadStatus, Reason,
+    Extractor, Format, FormatSpec, LineBatch, LineReader, LineStatus, Location, Outcome, ReadOptions, ReadStatus, Reason,
     Scratch, TimeFormat, DEFAULT_BATCH_BYTES, DEFAULT_MAX_LINE_BYTES,
 };
 use crate::pipeline::{ValueBatch, ValueTable};
@@ -315,7 +315,7 @@ struct Work {
 #[derive(Debug, Clone, Serialize)]
 struct BadExample {
     source: String,
-    offset: u64,
+    location: Location,
     reason: Reason,
     message: String,
     line: String,
@@ -570,7 +570,7 @@ impl<'p> Worker<'p> {
             self.stats.lines += 1;
             if let LineStatus::TooLong { length } = line.status {
                 let message = format!("the line is {length} bytes long, over --max-line-bytes {}", plan.read_options.max_line_bytes);
-                self.record_bad(work, line.offset, Reason::LineTooLong, message, b"");
+                self.record_bad(work, line.location, Reason::LineTooLong, message, b"");
                 continue;
             }
 
@@ -629,7 +629,7 @@ impl<'p> Worker<'p> {
             match outcome {
                 Ok(Outcome::Skipped) => self.stats.skipped += 1,
                 Ok(Outcome::Events(_) | Outcome::Comment) => {}
-                Err(bad) => self.record_bad(work, line.offset, bad.reason, bad.message, line.bytes),
+                Err(bad) => self.record_bad(work, line.location, bad.reason, bad.message, line.bytes),
             }
         }
 
@@ -655,13 +655,13 @@ impl<'p> Worker<'p> {
         Ok(())
     }
 
-    fn record_bad(&mut self, work: &Work, offset: u64, reason: Reason, message: String, line: &[u8]) {
+    fn record_bad(&mut self, work: &Work, location: Location, reason: Reason, message: String, line: &[u8]) {
         self.stats.bad[reason.index()] += 1;
         if self.stats.examples.len() < self.plan.examples {
             let prefix = &line[..line.len().min(200)];
             let example = BadExample {
                 source: self.plan.sources[work.source].display().to_string(),
-                offset,
+                location,
                 reason,
                 message,
                 line: String::from_utf8_lossy(prefix).into_owned(),
@@ -784,7 +784,7 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
 
     let stats = counted.stats;
     let mut examples = stats.examples;
-    examples.sort_by_key(|(source, example)| (*source, example.offset));
+    examples.sort_by_key(|(source, example)| (*source, example.location.byte));
     let malformed: BTreeMap<_, _> = Reason::ALL.iter().map(|reason| (reason.as_str(), stats.bad[reason.index()])).collect();
 
     Ok(Report {
@@ -872,7 +872,7 @@ fn print_bad_lines(report: &Report, examples: usize) {
     let counts: Vec<String> = report.malformed.iter().filter(|(_, count)| **count > 0).map(|(reason, count)| format!("{reason} {count}")).collect();
     eprintln!("{} lines were not counted: {}", report.malformed_total, counts.join(", "));
     for example in report.malformed_examples.iter().take(examples) {
-        eprintln!("  {}:{}: {}: {}", example.source, example.offset, example.reason, example.message);
+        eprintln!("  {}: {}: {}: {}", example.source, example.location, example.reason, example.message);
         if !example.line.is_empty() {
             eprintln!("    {}", example.line);
         }

@@ -104,3 +104,33 @@ impl SpecError {
         SpecError(message.into())
     }
 }
+
+/// Position of a line in its source: its 1-based line number when known, and the byte offset
+/// of its first byte. Displays as `line 17 (byte 2034)`, or `byte 2034` without a line number.
+///
+/// # Examples
+///
+/// ```
+/// use topk_host::input::Location;
+///
+/// assert_eq!(Location { line: Some(17), byte: 2034 }.to_string(), "line 17 (byte 2034)");
+/// assert_eq!(Location { line: None, byte: 2034 }.to_string(), "byte 2034");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Location {
+    /// Line number, counted from 1 at the start of the file. A followed file counts from 1
+    /// again after each rotation or truncation. `None` when reading started past the first
+    /// line of a plain file, whose earlier lines were not counted.
+    pub line: Option<u64>,
+    /// Byte offset of the line's first byte (in decompressed bytes for a gzip file).
+    pub byte: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line} (byte {})", self.byte),
+            None => write!(f, "byte {}", self.byte),
+        }
+    }
+}

@@ -31,7 +31,7 @@ mod format;
 mod source;
 mod time;
 
-pub use error::{BadLine, Reason, SpecError};
+pub use error::{BadLine, Location, Reason, SpecError};
 pub use format::{CombinedField, Event, Extractor, Format, FormatSpec, Outcome, Scratch, DEFAULT_TOKEN_PATTERN};
 pub use source::{
     LineBatch, LineReader, LineRef, LineStatus, Position, ReadOptions, ReadStatus, SourceSet, DEFAULT_BATCH_BYTES,

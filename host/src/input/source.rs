@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use flate2::read::MultiGzDecoder;
 use memchr::memchr;
 
+use crate::input::error::Location;
+
 /// Default maximum line length: 1 MiB. Longer lines are reported as too long and skipped.
 pub const DEFAULT_MAX_LINE_BYTES: usize = 1 << 20;
 
@@ -83,6 +85,8 @@ pub struct LineRef<'a> {
     pub offset: u64,
     /// Whether the bytes are present.
     pub status: LineStatus,
+    /// Position of the line's start, for messages about it.
+    pub location: Location,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -91,6 +95,7 @@ struct Span {
     end: usize,
     offset: u64,
     too_long: Option<u64>,
+    location: Location,
 }
 
 /// A reusable buffer of consecutive lines from one source.
@@ -150,6 +155,7 @@ impl LineBatch {
                 Some(length) => LineStatus::TooLong { length },
                 None => LineStatus::Complete,
             },
+            location: span.location,
         }
     }
 
@@ -276,6 +282,8 @@ pub struct LineReader {
     finished: bool,
     /// Files read so far minus one: rotations and truncations each start a new one.
     generation: u64,
+    /// Location of the next line to be pushed into a batch.
+    next_location: Location,
 }
 
 impl std::fmt::Debug for LineReader {
@@ -337,6 +345,7 @@ impl LineReader {
             skipping: None,
             finished: false,
             generation: 0,
+            next_location: Location { line: Some(1), byte: 0 },
         }
     }
 
@@ -348,6 +357,7 @@ impl LineReader {
         self.read_offset = 0;
         self.carry.clear();
         self.skipping = None;
+        self.next_location = Location { line: Some(1), byte: 0 };
         Ok(())
     }
 
@@ -362,8 +372,12 @@ impl LineReader {
     }
 
     /// Moves to `offset`, a position returned earlier, before the first read. A plain file
-    /// seeks; gzip and other streams read and discard `offset` bytes. A plain file now shorter
-    /// than `offset` was truncated or replaced, so reading starts over at 0 (logged).
+    /// seeks; gzip and other streams read and discard `offset` bytes, counting their lines. A
+    /// plain file now shorter than `offset` was truncated or replaced, so reading starts over
+    /// at 0 (logged).
+    ///
+    /// After a plain file seeks past 0, the lines before `offset` are not read, so the
+    /// [`Location`]s of the lines after it have no line number.
     ///
     /// # Errors
     ///
@@ -380,15 +394,20 @@ impl LineReader {
                     tracing::warn!(source = %self.id, offset, "the file is shorter than the stored offset; reading it from the start");
                     file.seek(SeekFrom::Start(0))?;
                     self.read_offset = 0;
+                    self.next_location = Location { line: Some(1), byte: 0 };
                 } else {
                     file.seek(SeekFrom::Start(offset))?;
                     self.read_offset = offset;
+                    // NOTE: counting the lines before `offset` would read the whole prefix of
+                    // the file at every restart, so the line numbers stay unknown here.
+                    self.next_location = Location { line: (offset == 0).then_some(1), byte: offset };
                 }
                 Ok(())
             }
             Some(input) => {
-                let skipped = io::copy(&mut input.take(offset), &mut io::sink())?;
+                let (skipped, newlines) = discard_counting_lines(input, offset)?;
                 self.read_offset = skipped;
+                self.next_location = Location { line: Some(newlines + 1), byte: skipped };
                 if skipped < offset {
                     return Err(io::Error::new(
                         io::ErrorKind::UnexpectedEof,
@@ -535,17 +554,20 @@ impl LineReader {
     }
 
     fn push_line(&mut self, batch: &mut LineBatch, start: usize, end: usize, offset: u64) {
+        let location = self.next_location;
+        self.next_location = Location { line: location.line.map(|line| line + 1), byte: offset };
+
         let length = (end - start) as u64;
         if let Some(skipped) = self.skipping.take() {
-            batch.spans.push(Span { start: end, end, offset, too_long: Some(skipped + length) });
+            batch.spans.push(Span { start: end, end, offset, too_long: Some(skipped + length), location });
             return;
         }
         if length > self.options.max_line_bytes as u64 {
-            batch.spans.push(Span { start: end, end, offset, too_long: Some(length) });
+            batch.spans.push(Span { start: end, end, offset, too_long: Some(length), location });
             return;
         }
         let end = if end > start && batch.data[end - 1] == b'\r' { end - 1 } else { end };
-        batch.spans.push(Span { start, end, offset, too_long: None });
+        batch.spans.push(Span { start, end, offset, too_long: None, location });
     }
 
     /// Opens the path again when following a file that was missing; returns whether it is open.
@@ -585,6 +607,7 @@ impl LineReader {
             self.read_offset = 0;
             self.carry.clear();
             self.skipping = None;
+            self.next_location = Location { line: Some(1), byte: 0 };
             return Ok(FileChange::Truncated);
         }
         Ok(FileChange::Unchanged)
@@ -595,6 +618,26 @@ enum FileChange {
     Unchanged,
     Truncated,
     Rotated,
+}
+
+/// Reads and drops up to `limit` bytes of `input`; returns the bytes dropped and the newlines
+/// among them.
+fn discard_counting_lines(input: &mut impl Read, limit: u64) -> io::Result<(u64, u64)> {
+    let mut buffer = vec![0u8; READ_CHUNK];
+    let mut skipped = 0u64;
+    let mut newlines = 0u64;
+    while skipped < limit {
+        let want = (limit - skipped).min(buffer.len() as u64) as usize;
+        let read = match input.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        newlines += memchr::memchr_iter(b'\n', &buffer[..read]).count() as u64;
+        skipped += read as u64;
+    }
+    Ok((skipped, newlines))
 }
 
 /// Several sources read in turn, each to its end (or followed), as one stream of batches.
@@ -657,5 +700,73 @@ impl SourceSet {
         }
         batch.spans.clear();
         Ok(if any_idle { ReadStatus::Idle } else { ReadStatus::End })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn locations(reader: &mut LineReader) -> Vec<(Option<u64>, u64)> {
+        let mut batch = LineBatch::new();
+        let mut found = Vec::new();
+        while reader.read_batch(&mut batch, 2, 1 << 20).unwrap() == ReadStatus::Lines {
+            found.extend(batch.iter().map(|line| (line.location.line, line.location.byte)));
+        }
+        found
+    }
+
+    #[test]
+    fn locations_count_lines_from_one() {
+        let options = ReadOptions { max_line_bytes: 4, ..ReadOptions::default() };
+        let text = &b"ab\r\n\ntoo long\nlast"[..];
+        let mut reader = LineReader::from_reader("text", text, options);
+
+        let found = locations(&mut reader);
+
+        assert_eq!(found, [(Some(1), 0), (Some(2), 4), (Some(3), 5), (Some(4), 14)]);
+    }
+
+    #[test]
+    fn stream_seek_counts_skipped_lines() {
+        let mut reader = LineReader::from_reader("text", &b"a\nb\nc\nd\n"[..], ReadOptions::default());
+
+        reader.seek(4).unwrap();
+
+        assert_eq!(locations(&mut reader), [(Some(3), 4), (Some(4), 6)]);
+    }
+
+    #[test]
+    fn file_seek_leaves_line_numbers_unknown() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(b"a\nb\nc\n").unwrap();
+        let mut from_start = LineReader::open(file.path(), ReadOptions::default()).unwrap();
+        let mut resumed = LineReader::open(file.path(), ReadOptions::default()).unwrap();
+
+        from_start.seek(0).unwrap();
+        resumed.seek(2).unwrap();
+
+        assert_eq!(locations(&mut from_start), [(Some(1), 0), (Some(2), 2), (Some(3), 4)]);
+        assert_eq!(locations(&mut resumed), [(None, 2), (None, 4)]);
+    }
+
+    #[test]
+    fn truncation_restarts_line_numbers() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), b"first\nsecond\n").unwrap();
+        let options = ReadOptions { follow: true, poll_interval: Duration::from_millis(1), ..ReadOptions::default() };
+        let mut reader = LineReader::open(file.path(), options).unwrap();
+        let mut batch = LineBatch::new();
+        reader.read_batch(&mut batch, 10, 1 << 20).unwrap();
+        assert_eq!(batch.line(1).location, Location { line: Some(2), byte: 6 });
+
+        std::fs::write(file.path(), b"new\n").unwrap();
+        let status = reader.wait_batch(&mut batch, 10, 1 << 20, Duration::from_secs(5)).unwrap();
+
+        assert_eq!(status, ReadStatus::Lines);
+        assert_eq!(batch.line(0).bytes, b"new");
+        assert_eq!(batch.line(0).location, Location { line: Some(1), byte: 0 });
     }
 }

@@ -6,6 +6,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::input::Location;
+
 /// Minimum time between two warnings about bad input in the log.
 const WARN_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -39,11 +41,13 @@ impl DeadLetter {
         })
     }
 
-    /// Records a line that was not counted.
+    /// Records a line that was not counted: `offset` is the resume position after it, and
+    /// `location` its line number and first byte (`None` for an HTTP event).
     pub fn bad_line(
         &mut self,
         source: &str,
         offset: u64,
+        location: Option<Location>,
         reason: &str,
         message: &str,
         line: &[u8],
@@ -51,6 +55,7 @@ impl DeadLetter {
         self.warn(|suppressed| {
             tracing::warn!(
                 source,
+                location = location.map(|location| location.to_string()),
                 offset,
                 reason,
                 message,
@@ -61,6 +66,8 @@ impl DeadLetter {
         let record = serde_json::json!({
             "source": source,
             "offset": offset,
+            "line_number": location.and_then(|location| location.line),
+            "byte_offset": location.map(|location| location.byte),
             "reason": reason,
             "message": message,
             "line": String::from_utf8_lossy(line),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::input::{
-    Extractor, LineBatch, LineReader, LineStatus, ReadOptions, ReadStatus, Reason, Scratch,
+    Extractor, LineBatch, LineReader, LineStatus, Location, ReadOptions, ReadStatus, Reason, Scratch,
 };
 use crate::pipeline::{Counters, EventBatch};
 use crate::state::{StateStore, HTTP_SOURCE};
@@ -147,6 +147,7 @@ impl LineSource {
                 dead_letter.bad_line(
                     &self.id,
                     line.offset,
+                    Some(line.location),
                     Reason::LineTooLong.as_str(),
                     &format!("line of {length} bytes"),
                     b"",
@@ -169,6 +170,7 @@ impl LineSource {
                 dead_letter,
                 &self.id,
                 line.offset,
+                Some(line.location),
             );
         }
         Ok(Polled::Lines { offset: end.offset })
@@ -214,6 +216,7 @@ pub(crate) fn extract_line(
     dead_letter: &mut DeadLetter,
     source: &str,
     offset: u64,
+    location: Option<Location>,
 ) {
     let mut full = false;
     let result = extractor.extract(line, scratch, |event| {
@@ -235,7 +238,7 @@ pub(crate) fn extract_line(
     }
     if let Err(bad) = result {
         count_bad(counters, bad.reason);
-        dead_letter.bad_line(source, offset, bad.reason.as_str(), &bad.message, line);
+        dead_letter.bad_line(source, offset, location, bad.reason.as_str(), &bad.message, line);
     }
 }
 
@@ -296,6 +299,8 @@ impl HttpSource {
                 dead_letter,
                 HTTP_SOURCE,
                 *sequence,
+                // An HTTP event is identified by its sequence number, the offset.
+                None,
             );
         }
         tracing::trace!(

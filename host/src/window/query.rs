@@ -80,10 +80,16 @@ pub fn parse_window(
         None | Some("") | Some("range") => match (start_time, end_time) {
             (None, None) => WindowSpec::All,
             (Some(start), Some(end)) if start < end => WindowSpec::Range { start, end },
-            (Some(start), Some(end)) => {
+            (Some(start_ms), Some(end_ms)) => {
+                let start_text = start.unwrap_or_default();
+                let end_text = end.unwrap_or_default();
                 return Err((
                     "end",
-                    format!("invalid window: end {end} must be after start {start} (epoch ms)"),
+                    format!(
+                        "invalid window: end `{end_text}` ({}) must be after start `{start_text}` ({}); pass an end later than the start",
+                        rfc3339(end_ms),
+                        rfc3339(start_ms),
+                    ),
                 ));
             }
             (Some(_), None) => {
@@ -189,6 +195,12 @@ fn parse_size(text: &str) -> Result<i64, (&'static str, String)> {
 /// Latest accepted time: 9999-12-31T23:59:59.999Z in ms, the last instant RFC 3339 can write.
 const MAX_TIME_MS: i64 = 253_402_300_799_999;
 
+/// Formats a time accepted by `parse_time` (0 to [`MAX_TIME_MS`]) as RFC 3339 in UTC.
+fn rfc3339(millis: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(millis.clamp(0, MAX_TIME_MS) as u64);
+    humantime::format_rfc3339_millis(time).to_string()
+}
+
 fn parse_time(parameter: &'static str, text: &str) -> Result<i64, (&'static str, String)> {
     if let Ok(millis) = text.parse::<i64>() {
         if !(0..=MAX_TIME_MS).contains(&millis) {
@@ -241,6 +253,16 @@ mod tests {
         let window = parse_window(None, Some("0"), Some("5"), None).unwrap();
         assert_eq!(window.spec, WindowSpec::Range { start: 0, end: 5 });
         assert_eq!(window.label, "range");
+    }
+
+    #[test]
+    fn reversed_range_names_values_as_given() {
+        let (parameter, message) = parse_window(None, Some("2000"), Some("1970-01-01T00:00:01Z"), None).unwrap_err();
+
+        assert_eq!(parameter, "end");
+        assert!(message.contains("end `1970-01-01T00:00:01Z` (1970-01-01T00:00:01.000Z)"), "{message}");
+        assert!(message.contains("start `2000` (1970-01-01T00:00:02.000Z)"), "{message}");
+        assert!(!message.contains("epoch ms"), "{message}");
     }
 
     #[test]

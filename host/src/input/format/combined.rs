@@ -75,8 +75,19 @@ impl CombinedField {
 pub(crate) struct Selection {
     fields: [Option<CombinedField>; 3],
     names: [String; 3],
-    /// The last field in line order that is selected: parsing stops after it.
-    last: CombinedField,
+    /// Optional ranges the line parser finds for this selection. The line's shape is checked
+    /// either way.
+    optional: OptionalSpans,
+}
+
+/// Field ranges that cost work beyond checking a line's shape, so they are found only when
+/// selected.
+#[derive(Debug, Clone, Copy, Default)]
+struct OptionalSpans {
+    /// Method, path or protocol: the request is split at its spaces.
+    request_parts: bool,
+    /// The user agent: its closing quote is searched for.
+    user_agent: bool,
 }
 
 impl Selection {
@@ -91,13 +102,17 @@ impl Selection {
             fields[slot] = Some(field);
             names[slot] = selector.clone();
         }
-        let last = fields.iter().flatten().copied().max().unwrap_or(CombinedField::Ip);
-        Ok(Selection { fields, names, last })
+        let selected = |candidates: &[CombinedField]| fields.iter().flatten().any(|field| candidates.contains(field));
+        let optional = OptionalSpans {
+            request_parts: selected(&[CombinedField::Method, CombinedField::Path, CombinedField::Protocol]),
+            user_agent: selected(&[CombinedField::UserAgent]),
+        };
+        Ok(Selection { fields, names, optional })
     }
 
     pub(crate) fn extract(&self, line: &[u8]) -> Result<Fields, BadLine> {
         let mut spans = [None::<(usize, usize)>; 12];
-        parse_line(line, self.last, &mut spans)?;
+        parse_line(line, self.optional, &mut spans)?;
 
         let mut fields: Fields = [None; 3];
         for (slot, (field, name)) in self.fields.iter().zip(&self.names).enumerate() {
@@ -115,22 +130,26 @@ fn malformed(problem: &str, at: usize) -> BadLine {
     BadLine::malformed(format!("not a combined-log line: {problem} at byte {at}"))
 }
 
-/// Finds the fields of `line` in order up to `last` and stores each one's range. A field the
-/// line lacks stays `None`, such as the method and path of a request written as `-`.
-fn parse_line(line: &[u8], last: CombinedField, spans: &mut [Option<(usize, usize)>; 12]) -> Result<(), BadLine> {
+/// Checks that `line` has the shape of a combined-log line (or of a common-log line, which ends
+/// after the size) and stores the range of each field. The whole line is checked whichever
+/// field is selected, so a line is counted or rejected the same way for every selection. A
+/// field the line lacks stays `None`, such as the method and path of a request written as `-`.
+/// Text after the user agent is accepted, because servers often append fields there, and so is
+/// a user agent without its closing quote at the end of the line.
+fn parse_line(line: &[u8], optional: OptionalSpans, spans: &mut [Option<(usize, usize)>; 12]) -> Result<(), BadLine> {
     let set = |spans: &mut [Option<(usize, usize)>; 12], field: CombinedField, start: usize, end: usize| {
         spans[field as usize] = Some((start, end));
     };
 
-    // ip ident user: three space-separated tokens.
+    // ip ident user: three non-empty space-separated tokens.
     let mut pos = 0;
     for field in [CombinedField::Ip, CombinedField::Ident, CombinedField::User] {
         let end = pos + memchr(b' ', &line[pos..]).ok_or_else(|| malformed("missing space after the client fields", pos))?;
+        if end == pos {
+            return Err(malformed("empty client field", pos));
+        }
         set(spans, field, pos, end);
         pos = end + 1;
-        if field == last {
-            return Ok(());
-        }
     }
 
     // [time]
@@ -140,9 +159,6 @@ fn parse_line(line: &[u8], last: CombinedField, spans: &mut [Option<(usize, usiz
     let close = pos + memchr(b']', &line[pos..]).ok_or_else(|| malformed("missing `]` after the time", pos))?;
     set(spans, CombinedField::Time, pos + 1, close);
     pos = close + 1;
-    if last == CombinedField::Time {
-        return Ok(());
-    }
 
     // "request"
     if line.get(pos) != Some(&b' ') || line.get(pos + 1) != Some(&b'"') {
@@ -150,27 +166,29 @@ fn parse_line(line: &[u8], last: CombinedField, spans: &mut [Option<(usize, usiz
     }
     let (start, end) = quoted(line, pos + 1)?;
     set(spans, CombinedField::Request, start, end);
-    split_request(line, start, end, spans);
-    pos = end + 1;
-    if last <= CombinedField::Protocol {
-        return Ok(());
+    if optional.request_parts {
+        split_request(line, start, end, spans);
     }
+    pos = end + 1;
 
-    // status bytes
+    // status bytes: three digits, then digits or `-` (Apache's `%b` writes `-` for no body).
     for field in [CombinedField::Status, CombinedField::Bytes] {
         if line.get(pos) != Some(&b' ') {
             return Err(malformed("expected a space before the status and size", pos));
         }
         pos += 1;
         let end = memchr(b' ', &line[pos..]).map_or(line.len(), |offset| pos + offset);
-        if end == pos {
-            return Err(malformed("empty status or size", pos));
+        let value = &line[pos..end];
+        let valid = match field {
+            CombinedField::Status => value.len() == 3 && value.iter().all(u8::is_ascii_digit),
+            _ => value == b"-" || (!value.is_empty() && value.iter().all(u8::is_ascii_digit)),
+        };
+        if !valid {
+            let problem = if field == CombinedField::Status { "the status is not three digits" } else { "the size is neither digits nor `-`" };
+            return Err(malformed(problem, pos));
         }
         set(spans, field, pos, end);
         pos = end;
-        if field == last {
-            return Ok(());
-        }
     }
 
     // "referrer" "user agent": absent in the common log format.
@@ -180,6 +198,16 @@ fn parse_line(line: &[u8], last: CombinedField, spans: &mut [Option<(usize, usiz
         }
         if line.get(pos) != Some(&b' ') || line.get(pos + 1) != Some(&b'"') {
             return Err(malformed("expected ` \"` before the referrer and user agent", pos));
+        }
+        if field == CombinedField::UserAgent {
+            // The user agent is the last field checked and may be cut off with the line (seen
+            // in real logs), so its closing quote is optional and searched for only when the
+            // field is selected. A cut-off user agent is everything after the opening quote.
+            if optional.user_agent {
+                let (start, end) = quoted(line, pos + 1).unwrap_or((pos + 2, line.len()));
+                set(spans, field, start, end);
+            }
+            return Ok(());
         }
         let (start, end) = quoted(line, pos + 1)?;
         set(spans, field, start, end);
