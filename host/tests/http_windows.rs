@@ -135,6 +135,40 @@ fn other_windows_report_widening() {
 }
 
 #[test]
+fn partly_expired_hour_answers_from_rollup() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with_expired_panes(directory.path());
+
+    // Hour 25 keeps its last panes, but those of 25:00 to 25:30 expired, so its rollup is merged.
+    let start = DAY_START + 25 * HOUR_MS;
+    let end = start + 30 * MINUTE_MS;
+    let (status, body) = server.get(&format!("/api/v1/items/a/frequency?start={start}&end={end}"));
+    assert_eq!(status, 200, "{body}");
+    let row = &body["rows"][0];
+    assert!(row["lower_bound"].as_u64().unwrap() >= 3, "the 3 events of the request are counted: {body}");
+    assert_eq!(row["estimated_count"], 6, "the whole hour is merged: {body}");
+    assert_eq!(body["metadata"]["window_start"], rfc3339(start), "{body}");
+    assert_eq!(body["metadata"]["window_end"], rfc3339(start + HOUR_MS), "{body}");
+    assert_eq!(body["metadata"]["widened"], true, "{body}");
+}
+
+#[test]
+fn narrower_cover_is_not_widened() {
+    let directory = tempfile::tempdir().unwrap();
+    let server = start_with_expired_panes(directory.path());
+
+    // last_week reaches before the first event: the cover is the request, not wider, and the
+    // cached answer (shared with `all`) reports the same span as an uncached query.
+    let cached = metadata(&server, "window=last_week");
+    assert_eq!(cached["widened"], false, "{cached}");
+    assert_eq!(cached["window_start"], cached["requested_start"], "{cached}");
+    let (status, frequency) = server.get("/api/v1/items/a/frequency?window=last_week");
+    assert_eq!(status, 200, "{frequency}");
+    assert_eq!(frequency["metadata"]["window_start"], cached["window_start"], "{frequency}");
+    assert_eq!(frequency["metadata"]["widened"], false, "{frequency}");
+}
+
+#[test]
 fn openapi_documents_widening() {
     let directory = tempfile::tempdir().unwrap();
     let server = Server::start(&directory.path().join("state.redb"), &[]);

@@ -14,7 +14,7 @@ use super::{ApiError, AppState};
 use crate::pipeline::{Answer, QueryError, Target, UnitData};
 use crate::service::{Published, CACHED_WINDOWS};
 use crate::state::HTTP_SOURCE;
-use crate::window::{cover, parse_window, QueryWindow};
+use crate::window::{cover, parse_window, Horizon, QueryWindow};
 
 /// Maximum item length in a path, in bytes.
 const MAX_ITEM_BYTES: usize = 4096;
@@ -114,7 +114,8 @@ fn resolve(
     let (start, end) = window
         .spec
         .resolve(published.newest_end(pane_ms), published.oldest_start());
-    let covered = cover(start, end, pane_ms, &published.keys);
+    let horizon = Horizon::new(&state.shared.config.pipeline.window, published.watermark);
+    let covered = cover(start, end, pane_ms, &published.keys, horizon);
     let units = covered
         .units
         .iter()

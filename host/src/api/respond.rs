@@ -119,8 +119,8 @@ fn named_window_bounds(shared: &Shared, published: &Published, window: &str) -> 
 /// Builds the metadata object of a response. `input.start` and `input.end` are the span of the
 /// panes and rollups merged, and `requested` the `[start, end)` in ms the client requested.
 /// Coverage snaps the request outward to pane bounds, and to hour or day bounds where only a
-/// rollup remains. The two spans then differ because the response counts more than was
-/// requested, and `widened` is true. When `requested` is `None`, the bounds of a named window
+/// rollup remains. When the merged span reaches beyond the request, the response counts more
+/// than was requested, and `widened` is true. When `requested` is `None`, the bounds of a named window
 /// (`all`, `last_hour`, `last_day`, `last_week`) are derived from the published state, and any
 /// other window gets no `requested_start`, `requested_end` or `widened`.
 pub(crate) fn metadata(
@@ -160,7 +160,9 @@ pub(crate) fn metadata(
     if let Some((requested_start, requested_end)) = requested {
         value["requested_start"] = json!(rfc3339(requested_start));
         value["requested_end"] = json!(rfc3339(requested_end));
-        value["widened"] = json!((input.start, input.end) != (requested_start, requested_end));
+        // A cover can also be narrower than the request, where no unit exists (before the
+        // first event, after the newest pane); only counting beyond the request widens it.
+        value["widened"] = json!(input.start < requested_start || input.end > requested_end);
     }
     if let Some((name, item)) = input.dimension {
         value["dimension"] = json!(name);

@@ -60,8 +60,8 @@ pub struct CachedAnswer {
     pub start: i64,
     /// End of the merged interval, ms.
     pub end: i64,
-    /// The answer with `max_k` rows.
-    pub answer: Answer,
+    /// The answer with `max_k` rows, shared by windows that cover the same units.
+    pub answer: Arc<Answer>,
 }
 
 /// One published, immutable state: what queries read. A newer state has a higher version.

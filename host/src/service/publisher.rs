@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use super::sources::now_ms;
 use super::{CachedAnswer, Published, Shared, CACHED_WINDOWS};
 use crate::pipeline::{Target, UnitData};
-use crate::window::{cover, parse_window, Level, UnitKey};
+use crate::window::{cover, parse_window, Horizon, Level, UnitKey};
 
 /// The hand-over slot between the ingest worker and the publisher: only the newest state waits,
 /// an older one not yet taken is replaced.
@@ -110,9 +110,16 @@ impl Publisher {
             let window =
                 parse_window(Some(name), None, None, None).expect("cached window names parse");
             let (start, end) = window.spec.resolve(newest_end, oldest_start);
-            let covered = cover(start, end, pane_ms, &published.keys);
-            if let Some((_, answer)) = computed.iter().find(|(units, _)| *units == covered.units) {
-                published.cache.insert(name, answer.clone());
+            let horizon = Horizon::new(&self.shared.config.pipeline.window, published.watermark);
+            let covered = cover(start, end, pane_ms, &published.keys, horizon);
+            if let Some((_, shared)) = computed.iter().find(|(units, _)| *units == covered.units) {
+                // Same units, same counts; the covered span stays this window's own.
+                let cached = CachedAnswer {
+                    start: covered.start,
+                    end: covered.end,
+                    answer: shared.answer.clone(),
+                };
+                published.cache.insert(name, Arc::new(cached));
                 continue;
             }
             let units: Vec<Arc<UnitData>> = covered
@@ -159,7 +166,7 @@ impl Publisher {
             let cached = Arc::new(CachedAnswer {
                 start: covered.start,
                 end: covered.end,
-                answer,
+                answer: Arc::new(answer),
             });
             computed.push((covered.units, cached.clone()));
             published.cache.insert(name, cached);

@@ -274,6 +274,52 @@ impl Clock {
     }
 }
 
+/// Where retention has dropped units: a pane that starts before `pane`, or an hour that starts
+/// before `hour`, is gone once its rollup exists, and the rollup is merged in its place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Horizon {
+    /// Panes starting before this time (ms) are past their retention.
+    pub pane: i64,
+    /// Hours starting before this time (ms) are past their retention.
+    pub hour: i64,
+}
+
+impl Horizon {
+    /// No unit has expired.
+    pub const NONE: Horizon = Horizon {
+        pane: i64::MIN,
+        hour: i64::MIN,
+    };
+
+    /// Returns the horizon of `config`'s retention at `watermark`, the same rule as
+    /// [`Clock::is_expired`]: a unit expires once its end plus its retention is before the
+    /// watermark.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use topk_host::window::{Horizon, WindowConfig, HOUR_MS};
+    ///
+    /// let config = WindowConfig { pane_retention_ms: HOUR_MS, ..WindowConfig::default() };
+    /// let horizon = Horizon::new(&config, Some(10 * HOUR_MS));
+    /// assert_eq!(horizon.pane, 9 * HOUR_MS - config.pane_ms);
+    /// assert_eq!(Horizon::new(&config, None), Horizon::NONE);
+    /// ```
+    pub fn new(config: &WindowConfig, watermark: Option<i64>) -> Horizon {
+        let Some(watermark) = watermark else {
+            return Horizon::NONE;
+        };
+        Horizon {
+            pane: watermark
+                .saturating_sub(config.pane_retention_ms)
+                .saturating_sub(config.pane_ms),
+            hour: watermark
+                .saturating_sub(config.hour_retention_ms)
+                .saturating_sub(HOUR_MS),
+        }
+    }
+}
+
 /// The units a query window merges, with the bounds they actually cover.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cover {
@@ -289,27 +335,34 @@ pub struct Cover {
 /// Returns the fewest stored units that cover `[start, end)`: whole days where a day rollup
 /// exists, whole hours where an hour rollup exists, panes elsewhere.
 ///
-/// The request is first rounded outward to pane boundaries. Where a pane has expired but its
-/// hour or day rollup remains, the rollup is used and the cover widens to its bounds. The
-/// returned `start` and `end` give the merged interval. Intervals with no unit at all had no event.
+/// The request is first rounded outward to pane boundaries. Where a pane has expired (it starts
+/// before `horizon.pane`, or no pane of its hour is left) but its hour or day rollup remains,
+/// the rollup is used and the cover widens to its bounds. The returned `start` and `end` give
+/// the merged interval. Intervals with no unit at all had no event.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::collections::BTreeSet;
-/// use topk_host::window::{cover, Level, UnitKey, HOUR_MS};
+/// use topk_host::window::{cover, Horizon, Level, UnitKey, HOUR_MS};
 ///
 /// let mut stored = BTreeSet::new();
 /// stored.insert(UnitKey { level: Level::Hour, start: 0 });
 /// for minute in 0..90 {
 ///     stored.insert(UnitKey { level: Level::Pane, start: minute * 60_000 });
 /// }
-/// let cover = cover(0, 90 * 60_000, 60_000, &stored);
+/// let cover = cover(0, 90 * 60_000, 60_000, &stored, Horizon::NONE);
 /// assert_eq!(cover.units.len(), 1 + 30);
 /// assert_eq!(cover.units[0], UnitKey { level: Level::Hour, start: 0 });
 /// assert_eq!((cover.start, cover.end), (0, HOUR_MS + 30 * 60_000));
 /// ```
-pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> Cover {
+pub fn cover(
+    start: i64,
+    end: i64,
+    pane_ms: i64,
+    stored: &BTreeSet<UnitKey>,
+    horizon: Horizon,
+) -> Cover {
     let start = floor_to(start, pane_ms);
     let end = ceil_to(end, pane_ms).max(start);
     let mut units = Vec::new();
@@ -324,6 +377,7 @@ pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> 
     };
     let mut time = start.max(floor_to(stored_start, pane_ms));
     let scan_end = end.min(stored_end);
+
     while time < scan_end {
         let day = UnitKey {
             level: Level::Day,
@@ -346,11 +400,16 @@ pub fn cover(start: i64, end: i64, pane_ms: i64, stored: &BTreeSet<UnitKey>) -> 
                 start: time,
             })
         } else if has(Level::Hour, hour.start)
-            && !panes_within(stored, hour.start, hour.start + HOUR_MS)
+            && (time < horizon.pane || !panes_within(stored, hour.start, hour.start + HOUR_MS))
         {
-            // The panes of this hour have expired and only the rollup remains.
+            // This pane has expired and the hour's rollup remains, even where later panes of
+            // the hour are still kept.
             Some(hour)
-        } else if has(Level::Day, day.start) && !has_any_below_day(stored, day.start) {
+        } else if has(Level::Day, day.start)
+            && ((time < horizon.pane && hour.start < horizon.hour)
+                || !has_any_below_day(stored, day.start))
+        {
+            // Pane and hour have expired and the day's rollup remains.
             Some(day)
         } else {
             None
@@ -475,7 +534,7 @@ mod tests {
             stored.insert(pane(minute * 60_000));
         }
 
-        let whole = cover(0, 26 * HOUR_MS + 60_000, 60_000, &stored);
+        let whole = cover(0, 26 * HOUR_MS + 60_000, 60_000, &stored, Horizon::NONE);
         assert_eq!(
             whole.units[0],
             UnitKey {
@@ -499,7 +558,7 @@ mod tests {
         );
         assert_eq!(whole.units.len(), 3);
 
-        let partial = cover(30 * 60_000, 2 * HOUR_MS, 60_000, &stored);
+        let partial = cover(30 * 60_000, 2 * HOUR_MS, 60_000, &stored, Horizon::NONE);
         assert_eq!(partial.units.len(), 30 + 1);
         assert_eq!(partial.start, 30 * 60_000);
     }
@@ -513,7 +572,7 @@ mod tests {
         });
         stored.insert(pane(HOUR_MS));
 
-        let result = cover(30 * 60_000, HOUR_MS + 60_000, 60_000, &stored);
+        let result = cover(30 * 60_000, HOUR_MS + 60_000, 60_000, &stored, Horizon::NONE);
         assert_eq!(
             result.units,
             vec![
@@ -528,11 +587,56 @@ mod tests {
     }
 
     #[test]
+    fn cover_partly_expired_hour() {
+        // Panes 0..59 of hour 0 expired; pane 59 and the next hour's panes remain.
+        let horizon = Horizon { pane: 59 * 60_000, hour: i64::MIN };
+        let mut stored = BTreeSet::new();
+        stored.insert(UnitKey { level: Level::Hour, start: 0 });
+        for minute in 59..120 {
+            stored.insert(pane(minute * 60_000));
+        }
+        let inside = cover(10 * 60_000, 30 * 60_000, 60_000, &stored, horizon);
+        assert_eq!(inside.units, [UnitKey { level: Level::Hour, start: 0 }]);
+        assert_eq!((inside.start, inside.end), (0, HOUR_MS));
+
+        // Across the edge: the rollup once, then the next hour's panes, never pane 59 twice.
+        let across = cover(58 * 60_000, 63 * 60_000, 60_000, &stored, horizon);
+        let expected: Vec<UnitKey> = std::iter::once(UnitKey { level: Level::Hour, start: 0 })
+            .chain((60..63).map(|minute| pane(minute * 60_000)))
+            .collect();
+        assert_eq!(across.units, expected);
+        assert_eq!((across.start, across.end), (0, 63 * 60_000));
+
+        // Without expiry a missing pane had no event, so only the kept panes are merged.
+        let empty = cover(58 * 60_000, 63 * 60_000, 60_000, &stored, Horizon::NONE);
+        assert_eq!(empty.units[0], pane(59 * 60_000));
+        assert_eq!((empty.start, empty.end), (58 * 60_000, 63 * 60_000));
+    }
+
+    #[test]
+    fn cover_partly_expired_day() {
+        // Hours 0..12 of day 0 expired; hours 12..24 and the day rollup remain.
+        let horizon = Horizon { pane: DAY_MS, hour: 12 * HOUR_MS };
+        let mut stored = BTreeSet::new();
+        stored.insert(UnitKey { level: Level::Day, start: 0 });
+        for hour in 12..24 {
+            stored.insert(UnitKey { level: Level::Hour, start: hour * HOUR_MS });
+        }
+        stored.insert(pane(DAY_MS));
+        let early = cover(HOUR_MS, 2 * HOUR_MS, 60_000, &stored, horizon);
+        assert_eq!(early.units, [UnitKey { level: Level::Day, start: 0 }]);
+        assert_eq!((early.start, early.end), (0, DAY_MS));
+
+        let late = cover(13 * HOUR_MS, 14 * HOUR_MS, 60_000, &stored, horizon);
+        assert_eq!(late.units, [UnitKey { level: Level::Hour, start: 13 * HOUR_MS }]);
+    }
+
+    #[test]
     fn cover_of_huge_range_visits_stored_span() {
         let stored: BTreeSet<UnitKey> = [120_000, 180_000].into_iter().map(|start| UnitKey { level: Level::Pane, start }).collect();
 
         // Stepping pane by pane through 8,000 years would never finish.
-        let cover = cover(0, 253_402_300_799_999, 60_000, &stored);
+        let cover = cover(0, 253_402_300_799_999, 60_000, &stored, Horizon::NONE);
 
         assert_eq!(cover.units, stored.into_iter().collect::<Vec<_>>());
         assert_eq!(cover.start, 0);
@@ -543,7 +647,7 @@ mod tests {
         let mut stored = BTreeSet::new();
         stored.insert(pane(0));
         stored.insert(pane(180_000));
-        let result = cover(10_000, 190_000, 60_000, &stored);
+        let result = cover(10_000, 190_000, 60_000, &stored, Horizon::NONE);
         assert_eq!(result.units, vec![pane(0), pane(180_000)]);
         assert_eq!((result.start, result.end), (0, 240_000));
     }
