@@ -480,3 +480,39 @@ fn http_log_trim_keeps_state_small() {
     let size = std::fs::metadata(directory.path().join("state.redb")).unwrap().len();
     assert!(size < 32 << 20, "the state file is {size} bytes after 20,000 posted events");
 }
+
+#[test]
+fn non_utf8_dimension_value_selected_by_bytes() {
+    let directory = tempfile::tempdir().unwrap();
+    let input = directory.path().join("values.csv");
+    let mut content = b"item,dim\n".to_vec();
+    for _ in 0..30 {
+        content.extend_from_slice(b"A,\xff\n");
+    }
+    // U+FFFD itself, which a lossy decoding of %FF would also give.
+    content.extend_from_slice("B,\u{fffd}\n".as_bytes());
+    std::fs::write(&input, content).unwrap();
+    let server = Server::start(
+        &directory.path().join("state.redb"),
+        &[input.to_str().unwrap(), "--format", "csv", "--item", "item", "--dimension", "dim", "--publish-interval", "50ms"],
+    );
+    server.wait_for("/api/v1/windows", Duration::from_secs(30), |body| body["counters"]["events"].as_u64() == Some(31));
+
+    let (status, raw) = server.get("/api/v1/heavy-hitters?dimension=dim&value=%FF");
+    assert_eq!(status, 200, "{raw}");
+    assert_eq!(rows(&raw), [("A".to_string(), 30, 30, 30)], "{raw}");
+    assert_eq!(raw["metadata"]["value"], "ff", "{raw}");
+    assert_eq!(raw["metadata"]["value_encoding"], "hex", "{raw}");
+
+    let (status, hex) = server.get("/api/v1/items/A/frequency?dimension=dim&value=ff&value_encoding=hex");
+    assert_eq!(status, 200, "{hex}");
+    assert_eq!(rows(&hex), [("A".to_string(), 30, 30, 30)], "{hex}");
+
+    let (status, replacement) = server.get("/api/v1/heavy-hitters?dimension=dim&value=%EF%BF%BD");
+    assert_eq!(status, 200, "{replacement}");
+    assert_eq!(rows(&replacement), [("B".to_string(), 1, 1, 1)], "{replacement}");
+
+    let (status, bad) = server.get("/api/v1/heavy-hitters?dimension=dim&value=f&value_encoding=hex");
+    assert_eq!(status, 400, "{bad}");
+    assert_eq!(bad["error"]["parameter"], "value", "{bad}");
+}

@@ -114,8 +114,10 @@ fn inspect_rejects_file_given_twice() {
     let path = directory.path().join("a.snap");
     write_snapshot(&path, &[("x", 2)], Window { start: 0, end: 1_000 });
     let other_spelling = directory.path().join(".").join("a.snap");
+    let hard_link = directory.path().join("link.snap");
+    std::fs::hard_link(&path, &hard_link).unwrap();
 
-    for second in [&path, &other_spelling] {
+    for second in [&path, &other_spelling, &hard_link] {
         let output = Command::new(env!("CARGO_BIN_EXE_topk"))
             .arg("inspect")
             .arg(&path)

@@ -71,6 +71,8 @@ fn bad_option_values_are_named() {
         (&["--map-size", "1000"], "1000"),
         (&["--max-k", "0"], "--max-k"),
         (&["--pane-retention", "10m"], "--pane-retention"),
+        (&["--http-dimension", "/status"], "--http-dimension needs --dimension"),
+        (&["--dimension", "status", "--max-dimension-values", "0"], "--max-dimension-values 0"),
     ];
     for (args, expected) in cases {
         let output = Command::new(env!("CARGO_BIN_EXE_topk"))
@@ -85,4 +87,28 @@ fn bad_option_values_are_named() {
         let message = String::from_utf8_lossy(&output.stderr);
         assert!(message.contains(expected), "{args:?}: {message}");
     }
+}
+
+#[test]
+fn follow_flag_does_not_take_the_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let input = directory.path().join("access.ndjson");
+    std::fs::write(&input, "{\"item\":\"a\"}\n{\"item\":\"a\"}\n").unwrap();
+
+    // `--follow FILE`: the file is a source, not the flag's value.
+    let server = Server::start(
+        &directory.path().join("state.redb"),
+        &["--format", "ndjson", "--item", "/item", "--follow", input.to_str().unwrap()],
+    );
+    let body = server.wait_for("/api/v1/heavy-hitters", std::time::Duration::from_secs(30), |body| {
+        body["rows"][0]["estimated_count"] == 2
+    });
+    assert_eq!(body["rows"][0]["item"], "a", "{body}");
+
+    // Appended lines are read: the file is followed.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
+    std::io::Write::write_all(&mut file, b"{\"item\":\"a\"}\n").unwrap();
+    server.wait_for("/api/v1/heavy-hitters", std::time::Duration::from_secs(30), |body| {
+        body["rows"][0]["estimated_count"] == 3
+    });
 }

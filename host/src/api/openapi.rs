@@ -14,7 +14,8 @@ fn window_parameters() -> Vec<Value> {
         parameter("end", "Exclusive end of an explicit or sliding window: epoch ms or RFC 3339", json!({"type": "string"})),
         parameter("at", "A time inside the requested tumbling window: epoch ms or RFC 3339", json!({"type": "string"})),
         parameter("dimension", "The configured dimension field", json!({"type": "string"})),
-        parameter("value", "A value of the dimension", json!({"type": "string"})),
+        parameter("value", "A value of the dimension, matched byte for byte (percent-encode bytes that are not UTF-8), or hex with value_encoding=hex", json!({"type": "string"})),
+        parameter("value_encoding", "utf-8 (default) or hex", json!({"type": "string", "enum": ["utf-8", "hex"]})),
         parameter("min_offset", "Wait (bounded) until this HTTP ingest offset is visible", json!({"type": "integer", "minimum": 0})),
     ]
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -63,9 +63,68 @@ fn parse_k(params: &HashMap<String, String>, max_k: u32) -> Result<u32, ApiError
     Ok(k)
 }
 
+/// Returns the bytes of query parameter `name` from the raw query string. The decoded
+/// parameters replace invalid UTF-8 by U+FFFD, which would select another dimension value.
+fn raw_parameter(raw: Option<&str>, name: &str) -> Option<Vec<u8>> {
+    let raw = raw?;
+    raw.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(key) == name.as_bytes()).then(|| percent_decode(value))
+    })
+}
+
+/// Decodes `+` and `%XX` escapes of a form-encoded query component; a malformed escape stays
+/// as written.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let escaped = (byte == b'%')
+            .then(|| text.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (byte, escaped) {
+            (_, Some(decoded)) => {
+                out.push(decoded);
+                index += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                index += 1;
+            }
+            (other, None) => {
+                out.push(other);
+                index += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Returns the dimension value of a request: the raw bytes of `value`, or with
+/// `value_encoding=hex` the bytes its hex digits spell.
+fn value_bytes(
+    params: &HashMap<String, String>,
+    raw: Option<&str>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    let Some(text) = params.get("value") else {
+        return Ok(None);
+    };
+    match params.get("value_encoding").map(String::as_str) {
+        None | Some("utf-8") => Ok(Some(raw_parameter(raw, "value").unwrap_or_else(|| text.as_bytes().to_vec()))),
+        Some("hex") => decode_hex(text).map(Some).ok_or_else(|| {
+            ApiError::bad_parameter("value", format!("malformed value `{text}`: with value_encoding=hex it must be an even number of hex digits"))
+        }),
+        Some(other) => Err(ApiError::bad_parameter("value_encoding", format!("unknown value_encoding `{other}`: use utf-8 or hex"))),
+    }
+}
+
 fn parse_selection(
     state: &AppState,
     params: &HashMap<String, String>,
+    raw: Option<&str>,
 ) -> Result<Selection, ApiError> {
     let configured = state.shared.config.pipeline.dimension.as_deref();
     match (params.get("dimension"), params.get("value")) {
@@ -86,9 +145,9 @@ fn parse_selection(
                     ),
                 ));
             }
-            match value {
+            match value.and(value_bytes(params, raw)?) {
                 None => Ok(Selection::Values),
-                Some(value) => Ok(Selection::Value(value.as_bytes().to_vec())),
+                Some(value) => Ok(Selection::Value(value)),
             }
         }
     }
@@ -199,9 +258,10 @@ where
 pub(super) async fn heavy_hitters(
     State(state): State<Arc<AppState>>,
     Query(params): Params,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let k = parse_k(&params, state.shared.config.max_k)?;
-    let selection = parse_selection(&state, &params)?;
+    let selection = parse_selection(&state, &params, raw.as_deref())?;
     let published = wait_visible(&state, &params).await?;
 
     // A named window over all events is answered from the cache built at publish time,
@@ -330,9 +390,10 @@ pub(super) async fn frequency(
     State(state): State<Arc<AppState>>,
     Path(item): Path<String>,
     Query(params): Params,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let item = parse_item(&item, &params)?;
-    let selection = parse_selection(&state, &params)?;
+    let selection = parse_selection(&state, &params, raw.as_deref())?;
     if matches!(selection, Selection::Values) {
         return Err(ApiError::bad_parameter(
             "value",
@@ -390,8 +451,9 @@ pub(super) async fn frequency(
 pub(super) async fn snapshots(
     State(state): State<Arc<AppState>>,
     Query(params): Params,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let selection = parse_selection(&state, &params)?;
+    let selection = parse_selection(&state, &params, raw.as_deref())?;
     let published = wait_visible(&state, &params).await?;
     let resolved = resolve(&state, &published, &params)?;
 

@@ -167,7 +167,11 @@ pub(crate) fn metadata(
     if let Some((name, item)) = input.dimension {
         value["dimension"] = json!(name);
         if let Some(item) = item {
-            value["value"] = json!(item_fields(item).0);
+            let (text, encoding) = item_fields(item);
+            value["value"] = json!(text);
+            if encoding == "hex" {
+                value["value_encoding"] = json!("hex");
+            }
         }
     }
     value

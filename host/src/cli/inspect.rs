@@ -106,10 +106,10 @@ pub fn run(args: InspectArgs) -> Result<()> {
 /// Rejects a snapshot file named twice (also through another spelling of its path, such as
 /// `./a.snap` or a symbolic link), because merging it twice would double its counts.
 fn reject_repeated_files(files: &[PathBuf]) -> Result<()> {
-    let mut seen: HashMap<PathBuf, &Path> = HashMap::new();
+    let mut seen: HashMap<FileIdentity, &Path> = HashMap::new();
     for path in files {
-        let canonical = std::fs::canonicalize(path).with_context(|| format!("failed to read {}", path.display()))?;
-        if let Some(first) = seen.insert(canonical, path) {
+        let identity = file_identity(path).with_context(|| format!("failed to read {}", path.display()))?;
+        if let Some(first) = seen.insert(identity, path) {
             let spelled = if first == path.as_path() {
                 String::new()
             } else {
@@ -122,6 +122,26 @@ fn reject_repeated_files(files: &[PathBuf]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What makes two paths the same file: device and inode on Unix, so hard links match too;
+/// the canonical path elsewhere.
+#[cfg(unix)]
+type FileIdentity = (u64, u64);
+#[cfg(not(unix))]
+type FileIdentity = PathBuf;
+
+#[cfg(unix)]
+fn file_identity(path: &Path) -> std::io::Result<FileIdentity> {
+    use std::os::unix::fs::MetadataExt;
+
+    let metadata = std::fs::metadata(path)?;
+    Ok((metadata.dev(), metadata.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(path: &Path) -> std::io::Result<FileIdentity> {
+    std::fs::canonicalize(path)
 }
 
 fn metadata_json(metadata: &Metadata) -> serde_json::Value {

@@ -70,7 +70,7 @@ pub struct QueryArgs {
     /// Maximum number of dimension values given their own top-K, chosen by a sketch of the
     /// dimension values. Events counted for no printed value are reported as
     /// `other_dimension_events`; a value's upper bounds include its events among them.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, requires = "dimension")]
     pub max_dimension_values: usize,
 
     /// The event-time field (same syntax as --item); the report then gives the time range.
@@ -708,6 +708,10 @@ struct ReportRow {
 struct GroupReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     dimension_value: Option<String>,
+    /// The dimension value's bytes in hex, when they are not UTF-8 (`dimension_value` then
+    /// shows them with replacement characters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dimension_value_hex: Option<String>,
     rows: Vec<ReportRow>,
     /// Weight counted in the group's summary.
     total: u64,
@@ -768,6 +772,7 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
         let missed = group.missed;
         groups.push(GroupReport {
             dimension_value: key.as_ref().map(|key| String::from_utf8_lossy(key).into_owned()),
+            dimension_value_hex: key.as_ref().filter(|key| std::str::from_utf8(key).is_err()).map(|key| hex(key)),
             rows: rows.into_iter().enumerate().map(|(index, row)| report_row(index + 1, row, missed)).collect(),
             total: guest.total_weight(&summary)?,
             missed_weight: missed,
@@ -779,7 +784,7 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
     // Dimension values with the most events first.
     groups.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.dimension_value.cmp(&b.dimension_value)));
     if groups.is_empty() && plan.spec.dimension.is_none() {
-        groups.push(GroupReport { dimension_value: None, rows: Vec::new(), total: 0, missed_weight: 0, distinct_estimate: 0.0, maximum_error: 0 });
+        groups.push(GroupReport { dimension_value: None, dimension_value_hex: None, rows: Vec::new(), total: 0, missed_weight: 0, distinct_estimate: 0.0, maximum_error: 0 });
     }
 
     let stats = counted.stats;
@@ -818,8 +823,7 @@ fn report_row(rank: usize, row: OwnedRow, missed: u64) -> ReportRow {
         Ok(text) => (text, None),
         Err(error) => {
             let bytes = error.into_bytes();
-            let hex = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-            (String::from_utf8_lossy(&bytes).into_owned(), Some(hex))
+            (String::from_utf8_lossy(&bytes).into_owned(), Some(hex(&bytes)))
         }
     };
     let upper_bound = row.upper_bound.saturating_add(missed);
@@ -832,7 +836,10 @@ fn print_table(out: &mut impl Write, report: &Report) -> io::Result<()> {
             writeln!(out)?;
         }
         if let (Some(dimension), Some(value)) = (&report.dimension, &group.dimension_value) {
-            writeln!(out, "{dimension} = {value}")?;
+            match &group.dimension_value_hex {
+                Some(hex) => writeln!(out, "{dimension} = {value} (bytes {hex})")?,
+                None => writeln!(out, "{dimension} = {value}")?,
+            }
         }
 
         let width = group.rows.iter().map(|row| row.item.chars().count()).max().unwrap_or(4).clamp(4, 80);
@@ -877,4 +884,9 @@ fn print_bad_lines(report: &Report, examples: usize) {
             eprintln!("    {}", example.line);
         }
     }
+}
+
+/// Formats bytes as lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -33,7 +33,7 @@ pub struct RunArgs {
 
     /// Keep reading the files as they grow, like `tail -F` (rotation and truncation are
     /// followed). Default: false.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub follow: Option<bool>,
 
     /// Line format of the files: ndjson, csv, tsv, combined, zeek or text. Default: from the
@@ -70,7 +70,7 @@ pub struct RunArgs {
     pub skip_values: Vec<String>,
 
     /// Lowercase items before counting. Default: false.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     pub lowercase: Option<bool>,
 
     /// Maximum line length, in bytes. Longer lines are counted as malformed. Default: 1048576.
@@ -311,6 +311,13 @@ fn build(args: &RunArgs) -> Result<(ServiceConfig, ApiConfig, Limits, Option<Pat
         .map(|value| value.as_bytes().to_vec())
         .collect();
     spec.lowercase = args.lowercase.unwrap_or(false);
+
+    if args.http_dimension.is_some() && args.dimension.is_none() {
+        bail!("--http-dimension needs --dimension NAME as well: NAME is the dimension that queries ask for with dimension=NAME");
+    }
+    if args.max_dimension_values == Some(0) {
+        bail!("invalid --max-dimension-values 0: use at least 1");
+    }
 
     let mut http_format = FormatSpec::new(
         Format::Ndjson,
