@@ -124,7 +124,7 @@ fn reject_repeated_files(files: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// What makes two paths the same file: device and inode on Unix, so hard links match too;
+/// The identity of a file: device and inode on Unix, so hard links match too;
 /// the canonical path elsewhere.
 #[cfg(unix)]
 type FileIdentity = (u64, u64);
