@@ -129,6 +129,7 @@ fn dimension_groups_and_value_filter() {
     let (filtered, _) = json(&["--format", "tsv", "--item", "path", "--dimension", "status", "--value", "404", file], None);
     assert_eq!(rows(&filtered["groups"][0]), [exact("/c", 4), exact("/a", 1)]);
     assert_eq!(filtered["filtered"], 10);
+    assert_eq!(filtered["groups"][0]["dimension_value"], "404");
 
     let (capped, _) = json(&["--format", "tsv", "--item", "path", "--dimension", "status", "--max-dimension-values", "1", "--threads", "1", file], None);
     assert_eq!(capped["groups"].as_array().unwrap().len(), 1);

@@ -752,7 +752,9 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
     let mut groups = Vec::new();
 
     for group in &counted.groups {
-        let (key, snapshots) = (&group.key, &group.snapshots);
+        // With --value the one group is that value's.
+        let key = group.key.as_ref().or(plan.value.as_ref());
+        let snapshots = &group.snapshots;
         let started = Instant::now();
 
         // NOTE: the largest snapshot is imported first because the core's merge inserts the
@@ -771,8 +773,8 @@ fn build_report(plan: &Plan, runner: &Runner, counted: Counted) -> Result<Report
         let rows = guest.top_k(&summary, plan.k, plan.error_type)?;
         let missed = group.missed;
         groups.push(GroupReport {
-            dimension_value: key.as_ref().map(|key| String::from_utf8_lossy(key).into_owned()),
-            dimension_value_hex: key.as_ref().filter(|key| std::str::from_utf8(key).is_err()).map(|key| hex(key)),
+            dimension_value: key.map(|key| String::from_utf8_lossy(key).into_owned()),
+            dimension_value_hex: key.filter(|key| std::str::from_utf8(key).is_err()).map(|key| hex(key)),
             rows: rows.into_iter().enumerate().map(|(index, row)| report_row(index + 1, row, missed)).collect(),
             total: guest.total_weight(&summary)?,
             missed_weight: missed,
