@@ -228,6 +228,6 @@ fn value_evicted_in_its_admitting_batch() {
     let engine = QueryEngine::new(runner.clone(), config(1).sketch);
     let evicted = engine.frequency(&units, Target::Value(b"200"), b"/a").unwrap().estimate.unwrap();
     assert_eq!((evicted.lower_bound, evicted.upper_bound), (0, 1), "true count 1");
-    let kept = engine.frequency(&units, Target::Value(b"404"), b"/b").unwrap().estimate.unwrap();
-    assert_eq!((kept.lower_bound, kept.upper_bound), (5, 5));
+    let admitted = engine.frequency(&units, Target::Value(b"404"), b"/b").unwrap().estimate.unwrap();
+    assert_eq!((admitted.lower_bound, admitted.upper_bound), (5, 5));
 }

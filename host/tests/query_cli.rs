@@ -263,8 +263,8 @@ fn dimension_values_ranked_by_frequency() {
         assert_eq!(in_groups + report["other_dimension_events"].as_u64().unwrap(), report["events"].as_u64().unwrap());
     }
 
-    // With one worker the value sketch is exact, so the accounting is exact to the event:
-    // `late` is admitted once its count passes that of the weakest tracked value (40,000), its
+    // With one worker the value sketch is exact, so the accounting is exact to the event.
+    // `late` is admitted once its count passes that of the weakest tracked value (40,000). Its
     // earlier events are its missed weight, and the evicted value's 40,000 events go untracked.
     let (report, _) = json(&["--format", "tsv", "--item", "path", "--dimension", "status", "--max-dimension-values", "4", "--threads", "1", file], None);
     let late = &report["groups"][0];

@@ -160,8 +160,8 @@ pub(crate) fn metadata(
     if let Some((requested_start, requested_end)) = requested {
         value["requested_start"] = json!(rfc3339(requested_start));
         value["requested_end"] = json!(rfc3339(requested_end));
-        // A cover can also be narrower than the request, where no unit exists (before the
-        // first event, after the newest pane); only counting beyond the request widens it.
+        // A cover can also be narrower than the request where no unit exists, before the first
+        // event or after the newest pane. Only a cover that counts beyond the request is wider.
         value["widened"] = json!(input.start < requested_start || input.end > requested_end);
     }
     if let Some((name, item)) = input.dimension {

@@ -36,7 +36,7 @@ pub struct PipelineConfig {
     /// Name of the dimension field, when top-K per dimension value is wanted.
     pub dimension: Option<String>,
     /// Maximum number of dimension values with their own summary in one pane or rollup. The
-    /// most frequent values by the pane's sketch of dimension values get them; events of other
+    /// most frequent values by the pane's sketch of dimension values get them. Events of other
     /// values count in the pane's summary and in its untracked weight only.
     pub max_dimension_values: usize,
 }
@@ -580,15 +580,15 @@ impl Pipeline {
         }
 
         // The rollup keeps at most `max_dimension_values` values too: those ranked highest by
-        // the merged sketch of dimension values. A kept value lacks, in each child, its missed
-        // weight there or the child's whole untracked weight; a dropped value's counted weight
-        // joins the rollup's untracked weight.
-        let kept = match &values {
+        // the merged sketch of dimension values. In each child, a kept value lacks its missed
+        // weight there, or the child's whole untracked weight where it was not tracked. A
+        // dropped value's counted weight joins the rollup's untracked weight.
+        let tracked_values = match &values {
             Some(values) => self.rollup_values(values, &children)?,
             None => BTreeSet::new(),
         };
         let mut by_value: BTreeMap<Vec<u8>, (GuestSummary, u64, u64)> = BTreeMap::new();
-        for value in &kept {
+        for value in &tracked_values {
             let target = self.guest.create(self.config.sketch)?;
             let mut weight = 0u64;
             let mut missed = 0u64;
@@ -606,7 +606,7 @@ impl Pipeline {
         }
         for unit in &children {
             for (value, data) in &unit.by_value {
-                if !kept.contains(value) {
+                if !tracked_values.contains(value) {
                     untracked_weight = untracked_weight.saturating_add(data.weight);
                 }
             }
@@ -661,9 +661,10 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Returns the values a rollup of `children` tracks: every value tracked in a child while
-    /// they are at most `max_dimension_values`, else the highest by their estimate in the merged
-    /// sketch of dimension values `values` (ties by value bytes, for a stable choice).
+    /// Returns the values a rollup of `children` tracks. These are all values tracked in any
+    /// child while they number at most `max_dimension_values`. Otherwise they are the highest by
+    /// their estimate in `values`, the merged sketch of dimension values, with ties broken by
+    /// the value bytes so the choice is stable.
     fn rollup_values(
         &mut self,
         values: &GuestSummary,

@@ -55,7 +55,8 @@ pub struct Answer {
     /// Maximum error of the merged summary: the sum of the units' maximum errors at most.
     pub maximum_error: u64,
     /// For a per-value query, an upper bound on the weight of the value's events that the merged
-    /// snapshots lack (untracked or missed in some unit); added to every upper bound.
+    /// snapshots lack, because they were untracked or missed in some unit. It is added to every
+    /// upper bound.
     pub untracked_weight: u64,
     /// Estimated distinct items.
     pub distinct: f64,
