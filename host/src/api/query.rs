@@ -281,8 +281,8 @@ pub(super) async fn heavy_hitters(
     let (answer, label, start, end, requested) = match cached {
         Some(cached) => {
             let label = params.get("window").cloned().unwrap_or_else(|| "all".to_string());
-            let (start, end) = (cached.start, cached.end);
-            (CachedOrOwned::Cached(cached), label, start, end, None)
+            let (start, end, requested) = (cached.start, cached.end, cached.requested);
+            (CachedOrOwned::Cached(cached), label, start, end, requested)
         }
         None => {
             let resolved = resolve(&state, &published, &params)?;
@@ -296,7 +296,7 @@ pub(super) async fn heavy_hitters(
                 engine.top_k(&units, target(&selection_for_query), k)
             })
             .await?;
-            (CachedOrOwned::Owned(answer), resolved.window.label, resolved.start, resolved.end, Some(resolved.requested))
+            (CachedOrOwned::Owned(answer), resolved.window.label, resolved.start, resolved.end, resolved.requested)
         }
     };
     let answer = answer.get();
@@ -316,10 +316,10 @@ pub(super) async fn heavy_hitters(
             window: &label,
             start,
             end,
+            requested,
             answer,
             dimension,
         },
-        requested,
     );
     Ok(Json(respond::Body { rows, metadata }).into_response())
 }
@@ -438,10 +438,10 @@ pub(super) async fn frequency(
             window: &resolved.window.label,
             start: resolved.start,
             end: resolved.end,
+            requested: resolved.requested,
             answer: &answer,
             dimension,
         },
-        Some(resolved.requested),
     );
     let rows = vec![respond::row(&row, &last_updated)];
     Ok(Json(respond::Body { rows, metadata }).into_response())

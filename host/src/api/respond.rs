@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use crate::pipeline::{Answer, AnswerRow};
 use crate::service::{Published, Shared};
-use crate::window::WindowSpec;
 
 /// Formats ms since the Unix epoch as RFC 3339 with milliseconds (UTC).
 pub(crate) fn rfc3339(millis: i64) -> String {
@@ -98,39 +97,18 @@ pub(crate) struct MetadataInput<'a> {
     pub window: &'a str,
     pub start: i64,
     pub end: i64,
+    /// The `[start, end)` in ms the client requested.
+    pub requested: (i64, i64),
     pub answer: &'a Answer,
     pub dimension: Option<(&'a str, Option<&'a [u8]>)>,
 }
 
-/// Returns the `[start, end)` in ms that a named window requests of `published`, or `None` for
-/// a window whose bounds depend on other query parameters (tumbling, sliding, explicit).
-fn named_window_bounds(shared: &Shared, published: &Published, window: &str) -> Option<(i64, i64)> {
-    let spec = match window {
-        "all" => WindowSpec::All,
-        "last_hour" => WindowSpec::LastHour,
-        "last_day" => WindowSpec::LastDay,
-        "last_week" => WindowSpec::LastWeek,
-        _ => return None,
-    };
-    let pane_ms = shared.config.pipeline.window.pane_ms;
-    Some(spec.resolve(published.newest_end(pane_ms), published.oldest_start()))
-}
-
 /// Builds the metadata object of a response. `input.start` and `input.end` are the span of the
-/// panes and rollups merged, and `requested` the `[start, end)` in ms the client requested.
-/// Coverage snaps the request outward to pane bounds, and to hour or day bounds where only a
-/// rollup remains. When the merged span reaches beyond the request, the response counts more
-/// than was requested, and `widened` is true. When `requested` is `None`, the bounds of a named window
-/// (`all`, `last_hour`, `last_day`, `last_week`) are derived from the published state, and any
-/// other window gets no `requested_start`, `requested_end` or `widened`.
-pub(crate) fn metadata(
-    shared: &Shared,
-    published: &Published,
-    input: MetadataInput<'_>,
-    requested: Option<(i64, i64)>,
-) -> Value {
-    let requested = requested.or_else(|| named_window_bounds(shared, published, input.window));
-
+/// panes and rollups merged, and `input.requested` the `[start, end)` in ms the client
+/// requested. Coverage snaps the request outward to pane bounds, and to hour or day bounds where
+/// only a rollup remains. When the merged span reaches beyond the request, the response counts
+/// more than was requested, and `widened` is true.
+pub(crate) fn metadata(shared: &Shared, published: &Published, input: MetadataInput<'_>) -> Value {
     let answer = input.answer;
     let relative_error = if answer.total_weight == 0 {
         0.0
@@ -157,13 +135,12 @@ pub(crate) fn metadata(
             "units_merged": answer.units,
         },
     });
-    if let Some((requested_start, requested_end)) = requested {
-        value["requested_start"] = json!(rfc3339(requested_start));
-        value["requested_end"] = json!(rfc3339(requested_end));
-        // A cover can also be narrower than the request where no unit exists, before the first
-        // event or after the newest pane. Only a cover that counts beyond the request is wider.
-        value["widened"] = json!(input.start < requested_start || input.end > requested_end);
-    }
+    let (requested_start, requested_end) = input.requested;
+    value["requested_start"] = json!(rfc3339(requested_start));
+    value["requested_end"] = json!(rfc3339(requested_end));
+    // A cover can also be narrower than the request where no unit exists, before the first
+    // event or after the newest pane. Only a cover that counts beyond the request is wider.
+    value["widened"] = json!(input.start < requested_start || input.end > requested_end);
     if let Some((name, item)) = input.dimension {
         value["dimension"] = json!(name);
         if let Some(item) = item {

@@ -56,6 +56,8 @@ pub struct ServiceConfig {
 /// A cached answer for a named window.
 #[derive(Debug, Clone)]
 pub struct CachedAnswer {
+    /// The `[start, end)` in ms that the window requested of the published state.
+    pub requested: (i64, i64),
     /// Start of the merged interval, ms.
     pub start: i64,
     /// End of the merged interval, ms.

@@ -106,15 +106,16 @@ impl Publisher {
         // Windows that cover the same units (all of them, while the data spans less than an
         // hour) share one computed result.
         let mut computed: Vec<(Vec<UnitKey>, Arc<CachedAnswer>)> = Vec::new();
+        let horizon = Horizon::new(&self.shared.config.pipeline.window, published.watermark);
         for name in CACHED_WINDOWS {
             let window =
                 parse_window(Some(name), None, None, None).expect("cached window names parse");
             let (start, end) = window.spec.resolve(newest_end, oldest_start);
-            let horizon = Horizon::new(&self.shared.config.pipeline.window, published.watermark);
             let covered = cover(start, end, pane_ms, &published.keys, horizon);
             if let Some((_, shared)) = computed.iter().find(|(units, _)| *units == covered.units) {
                 // Same units, same counts; the covered span stays this window's own.
                 let cached = CachedAnswer {
+                    requested: (start, end),
                     start: covered.start,
                     end: covered.end,
                     answer: shared.answer.clone(),
@@ -164,6 +165,7 @@ impl Publisher {
                 metrics::gauge!("topk_distinct_items").set(answer.distinct);
             }
             let cached = Arc::new(CachedAnswer {
+                requested: (start, end),
                 start: covered.start,
                 end: covered.end,
                 answer: Arc::new(answer),
