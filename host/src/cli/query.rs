@@ -411,14 +411,15 @@ fn count(plan: &Plan, runner: &Runner) -> Result<Counted> {
 
     let mut stats = Stats::default();
     let mut groups: BTreeMap<Option<Vec<u8>>, GroupSnapshots> = BTreeMap::new();
-    let mut untracked = Vec::with_capacity(outputs.len());
-    let mut keys_per_worker = Vec::with_capacity(outputs.len());
+    // Per group, the untracked weight of the workers that tracked it.
+    let mut trackers_untracked: BTreeMap<Option<Vec<u8>>, u64> = BTreeMap::new();
+    let mut other = 0u64;
     for output in outputs {
         stats.merge(output.stats);
-        untracked.push(output.untracked);
-        let mut keys = Vec::with_capacity(output.snapshots.len());
+        other = other.saturating_add(output.untracked);
         for counted in output.snapshots {
-            keys.push(counted.key.clone());
+            let trackers = trackers_untracked.entry(counted.key.clone()).or_default();
+            *trackers = trackers.saturating_add(output.untracked);
             let group = groups.entry(counted.key.clone()).or_insert_with(|| GroupSnapshots {
                 key: counted.key,
                 snapshots: Vec::new(),
@@ -429,18 +430,13 @@ fn count(plan: &Plan, runner: &Runner) -> Result<Counted> {
             group.weight = group.weight.saturating_add(counted.weight);
             group.missed = group.missed.saturating_add(counted.missed);
         }
-        keys_per_worker.push(keys);
     }
 
-    // A value that a worker did not track lacks that worker's whole untracked weight.
-    for (keys, worker_untracked) in keys_per_worker.iter().zip(&untracked) {
-        for (key, group) in groups.iter_mut() {
-            if !keys.contains(key) {
-                group.missed = group.missed.saturating_add(*worker_untracked);
-            }
-        }
+    // A value lacks the whole untracked weight of each worker that did not track it.
+    for (key, group) in groups.iter_mut() {
+        let lacking = other.saturating_sub(trackers_untracked[key]);
+        group.missed = group.missed.saturating_add(lacking);
     }
-    let mut other = untracked.iter().fold(0u64, |sum, weight| sum.saturating_add(*weight));
 
     // Workers may track different values; keep the ones with the most counted events.
     let mut groups: Vec<GroupSnapshots> = groups.into_values().collect();

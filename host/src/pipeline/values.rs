@@ -13,6 +13,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use topk_sketch::{Config, ErrorType};
 
+use super::push;
 use crate::runner::{Guest, GuestError, GuestSummary, PackedBatch};
 
 /// A dimension value with a summary of its own.
@@ -344,11 +345,4 @@ impl ValueTable {
         }
         Ok(())
     }
-}
-
-fn push(batch: &mut PackedBatch, item: &[u8]) -> Result<(), GuestError> {
-    batch.push(item).map_err(|error| GuestError::Rejected {
-        kind: "invalid-parameter",
-        message: error.to_string(),
-    })
 }
