@@ -53,7 +53,7 @@ pub struct RunArgs {
 
     /// Maximum dimension values with their own summary per pane and per rollup (count): the
     /// most frequent ones by a sketch of the dimension values. Events of other values raise the
-    /// upper bounds of per-value answers instead. Default: 64.
+    /// upper bounds of per-value results instead. Default: 64.
     #[arg(long)]
     pub max_dimension_values: Option<usize>,
 

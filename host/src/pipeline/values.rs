@@ -63,7 +63,8 @@ impl ValueBatch {
     ///
     /// # Errors
     ///
-    /// [`GuestError::Rejected`] when a packed buffer is full (over 4 GiB of items).
+    /// [`GuestError::Rejected`] when a packed buffer is full (over 4 GiB of items) or the batch
+    /// already has 2^32 events.
     pub fn push(&mut self, value: &[u8], item: &[u8]) -> Result<(), GuestError> {
         let event = u32::try_from(self.group_of.len()).map_err(|_| GuestError::Rejected {
             kind: "invalid-parameter",

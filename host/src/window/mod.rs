@@ -274,8 +274,8 @@ impl Clock {
     }
 }
 
-/// Where retention has dropped units: a pane that starts before `pane`, or an hour that starts
-/// before `hour`, is gone once its rollup exists, and the rollup is merged in its place.
+/// The retention boundary of panes and hours. A pane that starts before `pane`, or an hour that
+/// starts before `hour`, is gone once its rollup exists, so the rollup is merged in its place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Horizon {
     /// Panes starting before this time (ms) are past their retention.
